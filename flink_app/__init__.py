@@ -1,0 +1,1 @@
+"""WardWatch streaming job: clinical core, schema, operators and I/O adapters."""

@@ -1,0 +1,193 @@
+"""One configuration model for AWS and the laptop.
+
+It has the shape of Managed Service for Apache Flink runtime properties: a list of property
+groups ``{"PropertyGroupId": ..., "PropertyMap": {...}}``. On MSF it is read from
+``/etc/flink/application_properties.json``; on a laptop from a local JSON file of the same
+shape, then overridden by ``--set group.key=value`` flags. Every setting is declared once
+below (group, key, type, default, doc); the README table is generated from this list and a
+test keeps the two in step. Unknown keys and bad values fail fast, naming the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MSF_PROPERTIES_PATH = Path("/etc/flink/application_properties.json")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    group: str
+    key: str
+    type: type
+    default: Any
+    doc: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.group}.{self.key}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("aws", "region", str, "us-east-1", "AWS region for every client (Kinesis, SNS, S3)."),
+    Setting("aws", "endpoint.url", str, "",
+            "Endpoint override for every AWS client, e.g. the local moto server; empty on AWS."),
+    Setting("source", "stream.name", str, "wardwatch-vitals", "Kinesis stream the readings arrive on."),
+    Setting("source", "initial.position", str, "TRIM_HORIZON",
+            "Where to start a shard with no checkpointed position.",
+            ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")),
+    Setting("source", "initial.timestamp", str, "",
+            "ISO-8601 start time when initial.position is AT_TIMESTAMP."),
+    Setting("source", "poll.interval.ms", int, 250,
+            "Pause between GetRecords calls per shard (the service allows 5 calls/s/shard)."),
+    Setting("source", "max.records.per.poll", int, 1000, "GetRecords Limit (1-10000)."),
+    Setting("source", "shard.discovery.interval.ms", int, 10000, "How often ListShards is called."),
+    Setting("alerts", "topic.arn", str, "", "SNS topic alerts are published to; empty disables publishing."),
+    Setting("alerts", "publish.retries", int, 5, "Attempts per SNS publish before the alert is dead-lettered."),
+    Setting("lake", "path", str, "data/lake",
+            "Root of the curated lake: a local folder or an s3://bucket/prefix URI."),
+    Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
+    Setting("lake", "max.rows.per.file", int, 50000, "A file is written early once this many rows are buffered."),
+    Setting("job", "parallelism", int, 1, "Default operator parallelism."),
+    Setting("job", "checkpoint.interval.ms", int, 10000, "Checkpoint interval (exactly-once mode)."),
+    Setting("job", "checkpoint.dir", str, "data/checkpoints",
+            "Where checkpoints are kept locally (MSF manages its own)."),
+    Setting("job", "restore.from", str, "",
+            "Checkpoint or savepoint path to restore from; 'latest' picks the newest under checkpoint.dir."),
+    Setting("job", "python.executable", str, "",
+            "Python that PEMJA starts for thread-mode operators; empty means this interpreter."),
+    Setting("detection", "spo2.critical.low", float, 91,
+            "SpO2 at or below this alerts at once (NEWS2 scale 1 scores 3 at <= 91%)."),
+    Setting("detection", "spo2.low", float, 92,
+            "SpO2 below this is the low-oxygen alert of the source systems (< 92%)."),
+    Setting("detection", "heart_rate.critical.high", float, 131, "Heart rate at or above this alerts at once (NEWS2 3)."),
+    Setting("detection", "heart_rate.critical.low", float, 40, "Heart rate at or below this alerts at once (NEWS2 3)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    try:
+        if setting.type is bool:
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("true", "1", "yes"):
+                return True
+            if str(raw).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError(raw)
+        value = setting.type(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {setting.name}: {raw!r} is not a valid {setting.type.__name__}") from None
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"setting {setting.name}: {value!r} is not one of {', '.join(setting.choices)}")
+    return value
+
+
+class Config:
+    """Typed, validated settings. Read with ``cfg["group.key"]``."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None):
+        values = {s.name: s.default for s in SETTINGS}
+        for name, raw in (overrides or {}).items():
+            if name not in _BY_NAME:
+                raise ConfigError(f"unknown setting {name!r}; known settings are listed in the README")
+            values[name] = _coerce(_BY_NAME[name], raw)
+        self._values = values
+        self._check()
+
+    def _check(self) -> None:
+        v = self._values
+        if v["source.initial.position"] == "AT_TIMESTAMP" and not v["source.initial.timestamp"]:
+            raise ConfigError("setting source.initial.timestamp is required when source.initial.position is AT_TIMESTAMP")
+        if not 1 <= v["source.max.records.per.poll"] <= 10000:
+            raise ConfigError("setting source.max.records.per.poll must be between 1 and 10000")
+        if v["source.poll.interval.ms"] < 200:
+            raise ConfigError("setting source.poll.interval.ms must be >= 200 (5 GetRecords calls/s/shard)")
+        for name in ("job.parallelism", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
+            if v[name] <= 0:
+                raise ConfigError(f"setting {name} must be positive, got {v[name]}")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def to_property_groups(self) -> list[dict[str, Any]]:
+        """The MSF shape, every value a string as MSF stores it."""
+        groups: dict[str, dict[str, str]] = {}
+        for s in SETTINGS:
+            groups.setdefault(s.group, {})[s.key] = str(self._values[s.name])
+        return [{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def overrides_from_property_groups(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for group in groups:
+        gid = group.get("PropertyGroupId")
+        if not isinstance(gid, str) or not isinstance(group.get("PropertyMap"), dict):
+            raise ConfigError("each property group needs a PropertyGroupId string and a PropertyMap object")
+        for key, value in group["PropertyMap"].items():
+            out[f"{gid}.{key}"] = value
+    return out
+
+
+def load_property_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"configuration file {path} must hold a list of property groups")
+    return overrides_from_property_groups(data)
+
+
+def parse_set_flags(flags: list[str]) -> dict[str, str]:
+    out = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {flag!r}: expected group.key=value")
+        out[name.strip()] = value
+    return out
+
+
+def load(argv: list[str] | None = None) -> Config:
+    """MSF properties when present, else ``--config FILE`` (or $WARDWATCH_CONFIG), then ``--set`` flags."""
+    parser = argparse.ArgumentParser(prog="python -m flink_app", description="WardWatch streaming job")
+    parser.add_argument("--config", help="property-group JSON file (MSF shape)",
+                        default=os.environ.get("WARDWATCH_CONFIG"))
+    parser.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
+                        help="override one setting; repeatable")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if MSF_PROPERTIES_PATH.exists():
+        overrides.update(load_property_file(MSF_PROPERTIES_PATH))
+    elif args.config:
+        overrides.update(load_property_file(Path(args.config)))
+    overrides.update(parse_set_flags(args.set))
+    return Config(overrides)
+
+
+def settings_markdown() -> str:
+    """The README's configuration table, generated from SETTINGS."""
+    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default != "" else "(empty)"
+        doc = s.doc + (f" One of {', '.join(s.choices)}." if s.choices else "")
+        lines.append(f"| `{s.name}` | {default} | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,51 @@
+"""Enrichment of one reading: flags and early-warning scores, as a row of the ``vitals`` table.
+
+Plain Python on the clinical core. The Flink operator only calls ``enrich``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flink_app.clinical import (
+    bp_category,
+    mews_score,
+    news2_score,
+    qsofa_score,
+    shock_index,
+    sirs_vital_criteria,
+    vital_flags,
+)
+from flink_app.schema.events import VitalsReading
+
+
+def enrich(reading: VitalsReading, *, shard: str = "", seq: str = "", arrival_ms: int | None = None,
+           processed_ms: int | None = None) -> dict:
+    """The ``vitals`` row for a reading. Scores use only what this reading carries."""
+    r = reading
+    news2 = news2_score(
+        respiratory_rate=r.respiratory_rate, spo2=r.spo2, spo2_scale=r.spo2_scale, on_oxygen=r.on_oxygen,
+        systolic_bp=r.systolic_bp, heart_rate=r.heart_rate, consciousness=r.consciousness,
+        temperature_c=r.temperature_c, age=r.age_years, pregnant=r.pregnant,
+    )
+    qsofa = qsofa_score(respiratory_rate=r.respiratory_rate, systolic_bp=r.systolic_bp, consciousness=r.consciousness)
+    sirs = sirs_vital_criteria(temperature_c=r.temperature_c, heart_rate=r.heart_rate, respiratory_rate=r.respiratory_rate)
+    mews = mews_score(systolic_bp=r.systolic_bp, heart_rate=r.heart_rate, respiratory_rate=r.respiratory_rate,
+                      temperature_c=r.temperature_c, consciousness=r.consciousness)
+    si = shock_index(heart_rate=r.heart_rate, systolic_bp=r.systolic_bp)
+    row = asdict(r)
+    for drop in ("schema_version", "type", "age_years", "pregnant"):
+        row.pop(drop)
+    row["ts"] = row.pop("ts_ms")
+    row.update(
+        flags=vital_flags(r.vitals()),
+        news2_total=news2.total, news2_partial=news2.partial_total, news2_missing=list(news2.missing),
+        news2_band=news2.band, news2_red_score=news2.red_score, news2_not_applicable=news2.not_applicable_reason,
+        **{f"news2_{name}": news2.subscores.get(name) for name in
+           ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature_c")},
+        qsofa=qsofa.met, qsofa_complete=qsofa.complete, sirs_vital_criteria=sirs.met,
+        mews_total=mews.total, shock_index=si.value if si else None, shock_index_category=si.category if si else None,
+        bp_category=bp_category(systolic_bp=r.systolic_bp, diastolic_bp=r.diastolic_bp),
+        kinesis_shard=shard, kinesis_seq=seq, arrival_ts=arrival_ms, processed_ts=processed_ms,
+    )
+    return row

@@ -1,0 +1,236 @@
+"""Flink operators: thin adapters that hold state and call the plain-Python modules.
+
+Source (heartbeat -> shard fan-out -> keyed shard reader), parse + enrich (dead letters and
+encounters to side outputs), detection (keyed by patient), alert publishing, and the lake
+sink (keyed by table, rows buffered in checkpointed list state, flushed on a timer).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+
+from pyflink.common import Types
+from pyflink.datastream import (
+    FlatMapFunction,
+    KeyedProcessFunction,
+    OutputTag,
+    ProcessFunction,
+    RuntimeContext,
+)
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+
+from alerts.publish import PublishError, SnsPublisher
+from flink_app.config import Config
+from flink_app.detect import Detector, PatientState, alert_row
+from flink_app.enrich import enrich
+from flink_app.io import aws
+from flink_app.io.kinesis_reader import KinesisShardReader
+from flink_app.io.lake import LakeWriter
+from flink_app.schema.events import EncounterEvent, InvalidRecord, decode
+
+log = logging.getLogger("wardwatch")
+
+PICKLED = Types.PICKLED_BYTE_ARRAY()
+DEAD_LETTER_TAG = OutputTag("dead_letter", PICKLED)
+ENCOUNTER_TAG = OutputTag("encounters", PICKLED)
+MAX_PAYLOAD_CHARS = 65536
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = "", seq: str = "",
+                    arrival_ms: int | None = None) -> dict:
+    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    return {"stage": stage, "reason": reason, "payload": text[:MAX_PAYLOAD_CHARS], "kinesis_shard": shard,
+            "kinesis_seq": seq, "arrival_ts": arrival_ms, "processed_ts": now_ms()}
+
+
+class ShardFanout(FlatMapFunction):
+    """On each heartbeat tick, emit the ids of the stream's shards (ListShards, cached)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.shards: list[str] = []
+        self.listed_at = 0.0
+
+    def open(self, runtime_context: RuntimeContext):
+        c = self.cfg
+        client = aws.client("kinesis", c["aws.region"], c["aws.endpoint.url"])
+        self.reader = KinesisShardReader(client, c["source.stream.name"])
+
+    def flat_map(self, value):
+        now = time.monotonic()
+        if now - self.listed_at > self.cfg["source.shard.discovery.interval.ms"] / 1000 or not self.shards:
+            try:
+                self.shards = [s["ShardId"] for s in self.reader.list_shards()]
+                self.listed_at = now
+            except Exception as exc:  # a transient AWS error must not fail the job; retry next tick
+                log.warning("ListShards failed: %s", exc)
+        yield from self.shards
+
+
+class ShardReader(KeyedProcessFunction):
+    """Keyed by shard id: one GetRecords per tick, position kept in state for exactly-once resume."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+
+    def open(self, runtime_context: RuntimeContext):
+        c = self.cfg
+        client = aws.client("kinesis", c["aws.region"], c["aws.endpoint.url"])
+        self.reader = KinesisShardReader(client, c["source.stream.name"], c["source.initial.position"],
+                                         c["source.initial.timestamp"], c["source.max.records.per.poll"])
+        self.position = runtime_context.get_state(ValueStateDescriptor("position", Types.STRING()))
+        self.lag_ms = 0
+        group = runtime_context.get_metrics_group()
+        group.gauge("millisBehindLatest", lambda: self.lag_ms)
+        self.records_in = group.counter("recordsReadFromKinesis")
+
+    def process_element(self, shard_id, ctx: KeyedProcessFunction.Context):
+        try:
+            result = self.reader.poll(shard_id, self.position.value())
+        except Exception as exc:  # network or service fault: log, keep the position, poll again next tick
+            log.warning("GetRecords failed on %s: %s", shard_id, exc)
+            return
+        if result.millis_behind is not None:
+            self.lag_ms = result.millis_behind
+        if result.position != self.position.value():
+            self.position.update(result.position)
+        self.records_in.inc(len(result.records))
+        for r in result.records:
+            yield (r.shard_id, r.sequence_number, r.arrival_ms, r.data)
+
+
+class ParseEnrich(ProcessFunction):
+    """Decode and validate; enrich readings; encounters and dead letters to side outputs."""
+
+    def open(self, runtime_context: RuntimeContext):
+        group = runtime_context.get_metrics_group()
+        self.dead = group.counter("recordsDeadLettered")
+        self.readings = group.counter("readingsEnriched")
+
+    def process_element(self, value, ctx: ProcessFunction.Context):
+        shard, seq, arrival_ms, data = value
+        processed = now_ms()
+        try:
+            event = decode(data, now_ms=processed)
+            if isinstance(event, EncounterEvent):
+                row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
+                row["ts"] = row.pop("ts_ms")
+                row["arrival_ts"] = row.pop("arrival_ts_ms")
+                row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
+                yield ENCOUNTER_TAG, row
+                return
+            row = enrich(event, shard=shard, seq=seq, arrival_ms=arrival_ms, processed_ms=processed)
+        except InvalidRecord as exc:
+            self.dead.inc()
+            yield DEAD_LETTER_TAG, dead_letter_row("parse", exc.reason, data, shard, seq, arrival_ms)
+            return
+        except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
+            self.dead.inc()
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            log.error("enrichment failed: %s", traceback.format_exc(limit=3))
+            yield DEAD_LETTER_TAG, dead_letter_row("parse", reason, data, shard, seq, arrival_ms)
+            return
+        self.readings.inc()
+        yield row
+
+
+class Detect(KeyedProcessFunction):
+    """Keyed by patient: runs the detection state machine, emits Alert objects."""
+
+    def __init__(self, cfg: Config):
+        self.limits = {k: v for k, v in cfg.as_dict().items() if k.startswith("detection.")}
+
+    def open(self, runtime_context: RuntimeContext):
+        self.detector = Detector(self.limits)
+        self.state = runtime_context.get_state(ValueStateDescriptor("patient", PICKLED))
+
+    def process_element(self, row, ctx: KeyedProcessFunction.Context):
+        state = self.state.value() or PatientState()
+        alerts = self.detector.step(state, row)
+        self.state.update(state)
+        yield from alerts
+
+
+class PublishAlerts(ProcessFunction):
+    """Publishes each alert to SNS; writes it to the alerts table; a failed publish is dead-lettered."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+
+    def open(self, runtime_context: RuntimeContext):
+        c = self.cfg
+        self.publisher = None
+        if c["alerts.topic.arn"]:
+            client = aws.client("sns", c["aws.region"], c["aws.endpoint.url"])
+            self.publisher = SnsPublisher(client, c["alerts.topic.arn"], c["alerts.publish.retries"])
+        group = runtime_context.get_metrics_group()
+        self.published = group.counter("alertsPublished")
+        self.failed = group.counter("alertPublishFailures")
+
+    def process_element(self, alert, ctx: ProcessFunction.Context):
+        message_id = None
+        if self.publisher is not None:
+            try:
+                message_id = self.publisher.publish(alert)
+                self.published.inc()
+            except PublishError as exc:
+                self.failed.inc()
+                from alerts.publish import sns_message
+
+                yield ("dead_letter", dead_letter_row("publish", str(exc), sns_message(alert)["Message"]))
+        yield ("alerts", alert_row(alert, published=message_id is not None, message_id=message_id,
+                                   publish_ms=now_ms() if message_id else None))
+
+
+class LakeSink(KeyedProcessFunction):
+    """Keyed by table name: buffers rows in checkpointed state and writes a Parquet file per flush."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+
+    def open(self, runtime_context: RuntimeContext):
+        c = self.cfg
+        self.writer = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"])
+        self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
+        self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
+        self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
+        self.subtask = runtime_context.get_index_of_this_subtask()
+        self.flushes = 0
+        group = runtime_context.get_metrics_group()
+        self.rows_written = group.counter("lakeRowsWritten")
+        self.files_written = group.counter("lakeFilesWritten")
+
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        table, row = value
+        self.buffer.add(row)
+        count = (self.count.value() or 0) + 1
+        self.count.update(count)
+        if count >= self.cfg["lake.max.rows.per.file"]:
+            self._flush(table)
+        elif self.timer.value() is None:
+            at = ctx.timer_service().current_processing_time() + self.cfg["lake.flush.interval.ms"]
+            ctx.timer_service().register_processing_time_timer(at)
+            self.timer.update(at)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        self.timer.clear()
+        self._flush(ctx.get_current_key())
+        return iter(())
+
+    def _flush(self, table: str) -> None:
+        rows = list(self.buffer.get() or [])
+        if not rows:
+            return
+        self.flushes += 1
+        stem = f"part-{now_ms()}-{self.subtask}-{self.flushes:06d}"
+        paths = self.writer.write(table, rows, stem)  # raises on I/O failure: the job restarts from the checkpoint
+        self.buffer.clear()
+        self.count.clear()
+        self.rows_written.inc(len(rows))
+        self.files_written.inc(len(paths))

@@ -1,0 +1,1 @@
+"""Event schema (readings, encounters, alerts) and the curated tables' Parquet schemas."""

@@ -1,0 +1,68 @@
+"""Parquet schemas of the curated tables: the contract Athena, Glue and DuckDB read.
+
+Every table is partitioned Hive-style ``dt=YYYY-MM-DD/hour=HH`` (UTC) by the column named in
+``PARTITION_TIME``; the partition columns live in the path, not in the files. Columns are
+only ever added at the end, never renamed or retyped, so old files stay readable.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS = pa.timestamp("ms", tz="UTC")
+
+_NEWS2_SUBSCORES = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature_c")
+
+VITALS = pa.schema([
+    ("reading_id", pa.string()), ("patient_id", pa.string()), ("encounter_id", pa.string()),
+    ("hospital_id", pa.string()), ("unit", pa.string()), ("bed", pa.string()), ("device_id", pa.string()),
+    ("source", pa.string()), ("ts", TS),
+    ("heart_rate", pa.float64()), ("respiratory_rate", pa.float64()), ("spo2", pa.float64()),
+    ("spo2_scale", pa.int8()), ("systolic_bp", pa.float64()), ("diastolic_bp", pa.float64()),
+    ("temperature_c", pa.float64()), ("blood_glucose_mg_dl", pa.float64()), ("consciousness", pa.string()),
+    ("on_oxygen", pa.bool_()), ("oxygen_flow_l_min", pa.float64()), ("oxygen_device", pa.string()),
+    ("flags", pa.list_(pa.string())),
+    ("news2_total", pa.int16()), ("news2_partial", pa.int16()), ("news2_missing", pa.list_(pa.string())),
+    ("news2_band", pa.string()), ("news2_red_score", pa.bool_()), ("news2_not_applicable", pa.string()),
+    *[(f"news2_{name}", pa.int8()) for name in _NEWS2_SUBSCORES],
+    ("qsofa", pa.int8()), ("qsofa_complete", pa.bool_()), ("sirs_vital_criteria", pa.int8()),
+    ("mews_total", pa.int16()), ("shock_index", pa.float64()), ("shock_index_category", pa.string()),
+    ("bp_category", pa.string()),
+    ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("arrival_ts", TS), ("processed_ts", TS),
+])
+
+ALERTS = pa.schema([
+    ("alert_id", pa.string()), ("rule", pa.string()), ("severity", pa.string()), ("status", pa.string()),
+    ("patient_id", pa.string()), ("encounter_id", pa.string()), ("hospital_id", pa.string()),
+    ("unit", pa.string()), ("bed", pa.string()), ("ts", TS), ("episode_start", TS),
+    ("message", pa.string()), ("values_json", pa.string()), ("news2_total", pa.int16()),
+    ("published", pa.bool_()), ("sns_message_id", pa.string()), ("publish_ts", TS),
+])
+
+DEAD_LETTER = pa.schema([
+    ("stage", pa.string()),  # parse | publish | sink
+    ("reason", pa.string()), ("payload", pa.string()),
+    ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()),
+    ("arrival_ts", TS), ("processed_ts", TS),
+])
+
+ENCOUNTERS = pa.schema([
+    ("event_id", pa.string()), ("event", pa.string()), ("patient_id", pa.string()), ("encounter_id", pa.string()),
+    ("hospital_id", pa.string()), ("ts", TS), ("unit", pa.string()), ("bed", pa.string()), ("bed_type", pa.string()),
+    ("room", pa.string()), ("age_years", pa.int16()), ("gender", pa.string()), ("blood_group", pa.string()),
+    ("pre_existing_condition", pa.string()), ("reason_for_visit", pa.string()),
+    ("symptoms", pa.list_(pa.string())), ("medications", pa.list_(pa.string())), ("tests", pa.list_(pa.string())),
+    ("is_emergency", pa.bool_()), ("critical_condition", pa.bool_()), ("triage_level", pa.int8()),
+    ("er_department", pa.string()), ("wait_minutes", pa.float64()), ("doctor_id", pa.string()),
+    ("arrival_ts", TS), ("treatment_minutes", pa.float64()), ("length_of_stay_days", pa.float64()),
+    ("discharge_notes", pa.string()), ("readmission_30d", pa.bool_()), ("covid_test", pa.string()),
+    ("insurance_provider", pa.string()), ("payment_method", pa.string()), ("amount", pa.float64()),
+    ("from_unit", pa.string()),
+    ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("processed_ts", TS),
+])
+
+TABLES: dict[str, pa.Schema] = {
+    "vitals": VITALS, "alerts": ALERTS, "dead_letter": DEAD_LETTER, "encounters": ENCOUNTERS,
+}
+# The column whose UTC date and hour name a row's partition.
+PARTITION_TIME = {"vitals": "ts", "alerts": "ts", "dead_letter": "processed_ts", "encounters": "ts"}
