@@ -66,12 +66,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Checkpoint or savepoint path to restore from; 'latest' picks the newest under checkpoint.dir."),
     Setting("job", "python.executable", str, "",
             "Python that PEMJA starts for thread-mode operators; empty means this interpreter."),
-    Setting("detection", "spo2.critical.low", float, 91,
-            "SpO2 at or below this alerts at once (NEWS2 scale 1 scores 3 at <= 91%)."),
-    Setting("detection", "spo2.low", float, 92,
-            "SpO2 below this is the low-oxygen alert of the source systems (< 92%)."),
-    Setting("detection", "heart_rate.critical.high", float, 131, "Heart rate at or above this alerts at once (NEWS2 3)."),
-    Setting("detection", "heart_rate.critical.low", float, 40, "Heart rate at or below this alerts at once (NEWS2 3)."),
+    Setting("detection", "persistence.ms", int, 20000,
+            "How long a standard-limit breach must last before it alerts (0 alerts at once). "
+            "Manual observations alert at once."),
+    Setting("detection", "spo2.low", float, 92, "Standard limit: SpO2 below this (%) is the low-oxygen alert."),
+    Setting("detection", "spo2.scale2.low", float, 88,
+            "Standard SpO2 limit for NEWS2 scale 2 patients (prescribed target 88-92%)."),
+    Setting("detection", "spo2.critical.low", float, 85, "Critical limit: SpO2 below this (%) alerts with no delay."),
+    Setting("detection", "heart_rate.high", float, 131, "Standard limit: heart rate at or above this (NEWS2 scores 3)."),
+    Setting("detection", "heart_rate.critical.high", float, 150, "Critical limit: heart rate at or above this alerts at once."),
+    Setting("detection", "heart_rate.low", float, 40, "Standard limit: heart rate at or below this (NEWS2 scores 3)."),
+    Setting("detection", "heart_rate.critical.low", float, 35, "Critical limit: heart rate at or below this alerts at once."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

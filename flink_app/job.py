@@ -79,7 +79,7 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
           'connector' = 'datagen', 'rows-per-second' = '{ticks_per_second}',
           'fields.tick.kind' = 'random', 'fields.tick.min' = '0', 'fields.tick.max' = '0')
     """)
-    ticks = t_env.to_data_stream(t_env.from_path("heartbeat")).set_parallelism(1)
+    ticks = t_env.to_data_stream(t_env.from_path("heartbeat"))
     shards = ticks.flat_map(ShardFanout(cfg), output_type=Types.STRING()).set_parallelism(1).name("shard-fanout")
     raw = (shards.key_by(lambda s: s, key_type=Types.STRING())
            .process(ShardReader(cfg), output_type=PICKLED).name("kinesis-shard-reader"))
@@ -98,6 +98,10 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
 def run(cfg: Config) -> None:
     # PEMJA's embedded interpreter imports our packages from PYTHONPATH.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    # PEMJA locates its interpreter through the `python` on PATH: put this interpreter's bin
+    # first, or thread-mode tasks fail with "No module named 'pemja'" and restart forever.
+    python_bin = str(Path(cfg["job.python.executable"] or sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([python_bin, os.environ.get("PATH", "")])
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg))
     build(env, cfg)
     env.execute("wardwatch")

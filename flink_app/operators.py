@@ -42,6 +42,15 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def subtask_index(runtime_context: RuntimeContext) -> int:
+    """PyFlink 2.2's thread-mode context calls RuntimeContext.getIndexOfThisSubtask, which Flink 2
+    moved to getTaskInfo(); go through TaskInfo when the wrapper's call fails."""
+    try:
+        return runtime_context.get_index_of_this_subtask()
+    except AttributeError:
+        return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
+
+
 def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = "", seq: str = "",
                     arrival_ms: int | None = None) -> dict:
     text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
@@ -200,7 +209,7 @@ class LakeSink(KeyedProcessFunction):
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
-        self.subtask = runtime_context.get_index_of_this_subtask()
+        self.subtask = subtask_index(runtime_context)
         self.flushes = 0
         group = runtime_context.get_metrics_group()
         self.rows_written = group.counter("lakeRowsWritten")

@@ -1,0 +1,210 @@
+"""``make run``: the whole pipeline on one machine.
+
+Starts a moto server (the local AWS), creates the stream, alert topic and pager queue, starts
+the Flink job and the producer, prints every alert the pager receives, and at the end (or on
+Ctrl-C) stops everything it started and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from infra.local.stack import MotoServer, create_resources, receive_pages, use_local_credentials
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def check_java() -> str | None:
+    """None when a Java 17+ runtime is on PATH (or JAVA_HOME), else what to do about it."""
+    java = shutil.which("java")
+    if os.environ.get("JAVA_HOME"):
+        java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
+    hint = ("Flink needs a Java 17 runtime. Install one, e.g. `sudo apt-get install openjdk-17-jre-headless` "
+            "(Debian/Ubuntu), `brew install openjdk@17` (macOS) or `dnf install java-17-openjdk-headless`, "
+            "then make sure `java -version` reports 17 (or set JAVA_HOME).")
+    if not java or not Path(java).exists():
+        return f"no `java` found. {hint}"
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)', out)
+    if not match:
+        return f"could not read the Java version from `{java} -version`. {hint}"
+    if int(match.group(1)) < 17:
+        return f"found Java {match.group(1)}, which is too old. {hint}"
+    return None
+
+
+def lake_files(lake: Path) -> set[Path]:
+    return set(lake.glob("*/dt=*/hour=*/*.parquet")) if lake.exists() else set()
+
+
+def lake_counts(files: set[Path]) -> dict[str, dict[str, int]]:
+    """Rows and files per table among ``files``."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, dict[str, int]] = {}
+    for f in files:
+        table = f.parts[-4]
+        entry = out.setdefault(table, {"files": 0, "rows": 0})
+        entry["files"] += 1
+        entry["rows"] += pq.ParquetFile(f).metadata.num_rows
+    return out
+
+
+class Pager(threading.Thread):
+    """Polls the SQS pager queue and prints each alert as it arrives."""
+
+    def __init__(self, sqs, queue_url: str):
+        super().__init__(daemon=True)
+        self.sqs, self.queue_url = sqs, queue_url
+        self.received: list[dict] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                pages = receive_pages(self.sqs, self.queue_url, wait_s=1)
+            except Exception as exc:  # the moto server is going away at shutdown
+                if not self.stopping.is_set():
+                    print(f"pager: {exc}", file=sys.stderr)
+                time.sleep(0.5)
+                continue
+            for page in pages:
+                self.received.append(page)
+                print(f"[PAGER {time.strftime('%H:%M:%S')}] {page['alert']['message']}", flush=True)
+
+
+def stop_process(proc: subprocess.Popen | None, name: str, timeout: float = 20) -> None:
+    """Stop a process this runner started (its own session), politely then firmly."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"run: {name} did not stop in {timeout:.0f}s; killing it", file=sys.stderr)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="make run", description=__doc__)
+    p.add_argument("--duration", type=float, default=float(os.environ["DURATION"]) if os.environ.get("DURATION") else None,
+                   help="seconds to produce for (env DURATION); default: until Ctrl-C")
+    p.add_argument("--patients", type=int, default=int(os.environ.get("PATIENTS", 100)))
+    p.add_argument("--speed", type=float, default=float(os.environ.get("SPEED", 60)),
+                   help="simulated seconds per real second (env SPEED, default 60)")
+    p.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)),
+                   help="port for the local AWS (env MOTO_PORT); default: a free one")
+    p.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    p.add_argument("--drain-timeout", type=float, default=90, help="seconds to wait for the job to catch up")
+    args = p.parse_args(argv)
+
+    problem = check_java()
+    if problem:
+        print(f"run: {problem}", file=sys.stderr)
+        return 2
+    use_local_credentials()
+    data = args.data_dir.resolve()
+    run_dir = data / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lake = data / "lake"
+    before = lake_files(lake)
+
+    moto = MotoServer(args.moto_port, run_dir / "moto.log").start()
+    print(f"run: local AWS (moto) on {moto.endpoint}", flush=True)
+    job = producer = None
+    pager = None
+    stats_file = run_dir / "producer-stats.json"
+    stats_file.unlink(missing_ok=True)
+    stats: dict = {}
+    interrupted = False
+    try:
+        res = create_resources(moto.endpoint)
+        print(f"run: Kinesis stream {res.stream_name} (2 shards), SNS topic, SQS pager queue created", flush=True)
+        config_path = run_dir / "config.json"
+        groups = {
+            "aws": {"region": res.region, "endpoint.url": res.endpoint},
+            "source": {"stream.name": res.stream_name},
+            "alerts": {"topic.arn": res.topic_arn},
+            "lake": {"path": str(lake), "flush.interval.ms": "2000"},
+            "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000"},
+        }
+        config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        job_log = open(run_dir / "job.log", "wb")
+        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config_path)], cwd=ROOT, env=env,
+                               stdout=job_log, stderr=subprocess.STDOUT, start_new_session=True)
+        print(f"run: Flink job starting (thread mode, checkpoints every 5 s); log: {run_dir / 'job.log'}", flush=True)
+        from flink_app.io import aws
+
+        pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
+        pager.start()
+        cmd = [sys.executable, "-m", "producer", "--endpoint-url", res.endpoint, "--stream", res.stream_name,
+               "--patients", str(args.patients), "--speed", str(args.speed), "--stats-file", str(stats_file),
+               "--ground-truth", str(run_dir / "ground_truth.jsonl")]
+        if args.duration:
+            cmd += ["--duration", str(args.duration)]
+        producer = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        print(f"run: producer started: {args.patients} patients at {args.speed:g}x"
+              + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
+        while producer.poll() is None:
+            if job.poll() is not None:
+                print(f"run: the Flink job exited with code {job.returncode}; see {run_dir / 'job.log'}", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\nrun: stopping…", flush=True)
+        stop_process(producer, "producer")
+    finally:
+        stop_process(producer, "producer")
+        if stats_file.exists():
+            stats = json.loads(stats_file.read_text())
+        produced = stats.get("sent", 0)
+        if job is not None and job.poll() is None and not interrupted:
+            # Let the job read and write what was produced before stopping it.
+            print("run: producer done; waiting for the job to drain the stream…", flush=True)
+            deadline = time.monotonic() + args.drain_timeout
+            try:
+                while time.monotonic() < deadline and job.poll() is None:
+                    c = lake_counts(lake_files(lake) - before)
+                    consumed = sum(c.get(t, {}).get("rows", 0) for t in ("vitals", "encounters")) + \
+                        c.get("dead_letter", {}).get("rows", 0)
+                    if consumed >= produced:
+                        time.sleep(3)  # the alerts table flushes on its own timer
+                        break
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        stop_process(job, "Flink job")
+        if pager is not None:
+            time.sleep(1.5 if not interrupted else 0)
+            pager.stopping.set()
+            pager.join(timeout=3)
+        moto.stop()
+    counts = lake_counts(lake_files(lake) - before)
+    rows = {t: counts.get(t, {}).get("rows", 0) for t in ("vitals", "encounters", "alerts", "dead_letter")}
+    files = sum(v["files"] for v in counts.values())
+    consumed = rows["vitals"] + rows["encounters"] + rows["dead_letter"]
+    paged = len(pager.received) if pager else 0
+    print(f"\nWardWatch run summary: {stats.get('sent', 0)} records produced ({stats.get('failed', 0)} failed), "
+          f"{consumed} consumed, {rows['dead_letter']} dead-lettered, {rows['alerts']} alerts ({paged} paged), "
+          f"{files} files / {sum(rows.values())} rows written under {lake}")
+    print("  rows by table: " + ", ".join(f"{t} {n}" for t, n in rows.items()))
+    return 0 if files else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Vital signs from physiology, not independent draws.
+
+Each patient has a personal baseline; every vital follows an Ornstein-Uhlenbeck process
+(mean-reverting noise) around that baseline plus a mild day/night rhythm; a deterioration
+scenario moves the means over hours as CLINICAL.md describes; measurement artefacts
+(motion spikes, probe-off dropouts, missing values) are added on top of the true state.
+Pure Python with a seeded ``random.Random`` so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+
+# Per-vital OU parameters: reversion rate theta (1/min) and noise sigma (unit/sqrt(min)).
+OU = {
+    "heart_rate": (0.15, 2.2),
+    "respiratory_rate": (0.10, 0.6),
+    "spo2": (0.25, 0.5),
+    "systolic_bp": (0.08, 2.0),
+    "diastolic_bp": (0.08, 1.3),
+    "temperature_c": (0.02, 0.03),
+}
+# Day/night amplitude (peak ~17:00, trough ~05:00): heart rate, blood pressure and temperature.
+CIRCADIAN = {"heart_rate": 4.0, "systolic_bp": 5.0, "diastolic_bp": 3.0, "temperature_c": 0.25}
+
+# How far each scenario moves each mean at full severity (1.0). Sources: CLINICAL.md physiology
+# (sepsis: fever, tachycardia, tachypnoea, falling BP, then confusion; haemorrhage: ATLS class
+# progression; respiratory failure: rising RR, falling SpO2, then oxygen started).
+SCENARIOS: dict[str, dict[str, float]] = {
+    "sepsis": {"temperature_c": 2.3, "heart_rate": 50, "respiratory_rate": 14, "systolic_bp": -50, "diastolic_bp": -25,
+               "spo2": -4},
+    "haemorrhage": {"heart_rate": 70, "respiratory_rate": 20, "systolic_bp": -60, "diastolic_bp": -30, "spo2": -2},
+    "respiratory_failure": {"respiratory_rate": 20, "spo2": -16, "heart_rate": 30},
+    "arrhythmia": {},  # episodic: handled apart
+}
+SCENARIO_HOURS = {"sepsis": (3, 8), "haemorrhage": (0.5, 2), "respiratory_failure": (2, 6), "arrhythmia": (0.2, 1)}
+
+
+@dataclass
+class Scenario:
+    kind: str
+    onset_ms: int
+    duration_ms: int  # time from onset to full severity
+    oxygen_started_ms: int | None = None
+    arrhythmia_rate: float = 0.0  # tachy (>0) or brady (<0) target during an episode
+
+    def severity(self, t_ms: int) -> float:
+        if t_ms < self.onset_ms:
+            return 0.0
+        x = (t_ms - self.onset_ms) / self.duration_ms
+        return min(1.0, x * x * (3 - 2 * x) if x < 1 else 1.0)  # smoothstep: slow start, then faster
+
+
+@dataclass
+class PatientPhysiology:
+    baseline: dict[str, float]
+    rng: random.Random
+    scenario: Scenario | None = None
+    copd: bool = False  # hypercapnic: prescribed SpO2 target 88-92%, NEWS2 scale 2
+    state: dict[str, float] = field(default_factory=dict)
+    t_ms: int | None = None
+    on_oxygen: bool = False
+
+    @classmethod
+    def new(cls, rng: random.Random, age: int, scenario: Scenario | None = None) -> PatientPhysiology:
+        copd = age > 55 and rng.random() < 0.08
+        sbp = rng.gauss(118 + 0.3 * max(0, age - 30), 12)
+        baseline = {
+            "heart_rate": rng.gauss(76, 9),
+            "respiratory_rate": rng.gauss(15, 1.8),
+            "spo2": min(99.0, rng.gauss(90.5, 1.0) if copd else rng.gauss(97.3, 1.0)),
+            "systolic_bp": sbp,
+            "diastolic_bp": sbp * rng.uniform(0.58, 0.68),
+            "temperature_c": rng.gauss(36.8, 0.25),
+        }
+        return cls(baseline=baseline, rng=rng, scenario=scenario, copd=copd, state=dict(baseline))
+
+    def _mean(self, name: str, t_ms: int) -> float:
+        hour = (t_ms / HOUR_MS) % 24
+        mu = self.baseline[name] + CIRCADIAN.get(name, 0.0) * math.cos(2 * math.pi * (hour - 17) / 24)
+        sc = self.scenario
+        if sc is not None and sc.kind != "arrhythmia":
+            s = sc.severity(t_ms)
+            mu += SCENARIOS[sc.kind].get(name, 0.0) * s
+            if name == "spo2" and self.on_oxygen:
+                mu += 5.0  # supplemental oxygen lifts saturation
+        return mu
+
+    def advance(self, t_ms: int) -> dict[str, float]:
+        """Move the true state to ``t_ms`` and return it (exact OU transition, any step size)."""
+        if self.t_ms is None:
+            self.t_ms = t_ms
+        dt_min = max(0.0, (t_ms - self.t_ms) / MINUTE_MS)
+        self.t_ms = t_ms
+        sc = self.scenario
+        if sc is not None and sc.kind == "respiratory_failure" and not self.on_oxygen and self.state["spo2"] < 91:
+            self.on_oxygen = True  # the ward starts oxygen (NEWS2 +2)
+            sc.oxygen_started_ms = t_ms
+        for name, (theta, sigma) in OU.items():
+            mu = self._mean(name, t_ms)
+            decay = math.exp(-theta * dt_min)
+            sd = sigma * math.sqrt((1 - decay * decay) / (2 * theta))
+            self.state[name] = mu + (self.state[name] - mu) * decay + sd * self.rng.gauss(0, 1)
+        if sc is not None and sc.kind == "arrhythmia" and sc.severity(t_ms) > 0:
+            # Paroxysmal episodes: a few minutes on, longer off.
+            if (t_ms // (7 * MINUTE_MS)) % 3 == 0:
+                self.state["heart_rate"] = sc.arrhythmia_rate + self.rng.gauss(0, 3)
+        self.state["spo2"] = min(100.0, self.state["spo2"])
+        return self.state
+
+    def consciousness(self, t_ms: int) -> str:
+        sc = self.scenario
+        if sc is None or sc.kind == "arrhythmia":
+            return "A"
+        s = sc.severity(t_ms)
+        if s > 0.95:
+            return "V"
+        if s > 0.75 or (sc.kind == "haemorrhage" and s > 0.6):
+            return "C"
+        return "A"
+
+
+# Measurement artefacts and their per-reading probabilities.
+ARTEFACTS = {"motion_spike": 0.004, "probe_off": 0.004, "missing_value": 0.01}
+
+
+def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...]) -> dict[str, float | None]:
+    """What a device reports: the true state, rounded as devices do, with artefacts."""
+    true = p.advance(t_ms)
+    rng = p.rng
+    out: dict[str, float | None] = {}
+    for name in vitals:
+        v = true[name]
+        if rng.random() < ARTEFACTS["missing_value"]:
+            out[name] = None
+            continue
+        if name == "heart_rate" and rng.random() < ARTEFACTS["motion_spike"]:
+            v += rng.uniform(35, 60)  # motion artefact: one implausible-but-possible spike
+        if name == "spo2" and rng.random() < ARTEFACTS["probe_off"]:
+            out[name] = None  # probe off: the oximeter reports nothing
+            continue
+        if name == "spo2" and rng.random() < ARTEFACTS["motion_spike"]:
+            v -= rng.uniform(3, 8)  # motion: a brief false desaturation
+        if name == "temperature_c":
+            out[name] = round(v, 1)
+        else:
+            out[name] = float(max(0, round(v)))
+    sbp, dbp = out.get("systolic_bp"), out.get("diastolic_bp")
+    if sbp is not None and dbp is not None and dbp >= sbp:
+        out["diastolic_bp"] = sbp - 5  # a monitor never reports a diastolic above the systolic
+    return out
