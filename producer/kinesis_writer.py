@@ -80,7 +80,7 @@ class KinesisWriter:
                 log.warning("PutRecords call failed (attempt %d): %s", attempt + 1, exc)
                 continue  # the whole call failed: every entry is still pending
             retry = []
-            for entry, result in zip(pending, resp["Records"]):
+            for entry, result in zip(pending, resp["Records"], strict=True):
                 if "ErrorCode" in result:
                     if result["ErrorCode"] == "ProvisionedThroughputExceededException":
                         self.stats.throttled_entries += 1

@@ -106,10 +106,9 @@ class PatientPhysiology:
             decay = math.exp(-theta * dt_min)
             sd = sigma * math.sqrt((1 - decay * decay) / (2 * theta))
             self.state[name] = mu + (self.state[name] - mu) * decay + sd * self.rng.gauss(0, 1)
-        if sc is not None and sc.kind == "arrhythmia" and sc.severity(t_ms) > 0:
-            # Paroxysmal episodes: a few minutes on, longer off.
-            if (t_ms // (7 * MINUTE_MS)) % 3 == 0:
-                self.state["heart_rate"] = sc.arrhythmia_rate + self.rng.gauss(0, 3)
+        # Arrhythmia: paroxysmal episodes, seven minutes on, fourteen off.
+        if sc is not None and sc.kind == "arrhythmia" and sc.severity(t_ms) > 0 and (t_ms // (7 * MINUTE_MS)) % 3 == 0:
+            self.state["heart_rate"] = sc.arrhythmia_rate + self.rng.gauss(0, 3)
         self.state["spo2"] = min(100.0, self.state["spo2"])
         return self.state
 

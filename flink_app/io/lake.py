@@ -8,8 +8,9 @@ name on S3 (a PUT is atomic); locally files are written to a temporary name and 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -28,15 +29,12 @@ def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> t
             ep = urlparse(endpoint_url)
             kwargs.update(endpoint_override=ep.netloc, scheme=ep.scheme or "http")
         return pafs.S3FileSystem(**kwargs), f"{parsed.netloc}{parsed.path}".rstrip("/")
-    local = pafs.LocalFileSystem()
     path = parsed.path if parsed.scheme == "file" else uri
-    import os
-
-    return local, os.path.abspath(path)
+    return pafs.LocalFileSystem(), os.path.abspath(path)
 
 
 def partition_of(ts_ms: int) -> str:
-    t = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
+    t = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     return f"dt={t:%Y-%m-%d}/hour={t:%H}"
 
 

@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        job_log = open(run_dir / "job.log", "wb")
-        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config_path)], cwd=ROOT, env=env,
-                               stdout=job_log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(run_dir / "job.log", "wb") as job_log:
+            job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config_path)], cwd=ROOT,
+                                   env=env, stdout=job_log, stderr=subprocess.STDOUT, start_new_session=True)
         print(f"run: Flink job starting (thread mode, checkpoints every 5 s); log: {run_dir / 'job.log'}", flush=True)
         from flink_app.io import aws
 

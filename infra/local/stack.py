@@ -42,11 +42,13 @@ class MotoServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 30) -> MotoServer:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=out, stderr=subprocess.STDOUT,
         )
+        if self.log_path:
+            out.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
