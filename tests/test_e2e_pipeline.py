@@ -1,0 +1,128 @@
+"""End to end: moto server, Kinesis, the real PyFlink job (mini-cluster, thread mode), SNS -> SQS, Parquet.
+
+A known set of records goes in: normal readings, one that must alert at once (SpO2 below the
+critical limit), a malformed JSON record and a reading with an impossible heart rate. The
+test then asserts the exact rows in the lake, the exact page on the SQS pager, and the two
+dead-lettered records with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from flink_app.io import aws
+from flink_app.io.lake import partition_of
+from infra.local.stack import create_resources, receive_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+
+def reading(i: int, ts: int, patient: str, bed: str, **vitals) -> dict:
+    return {"schema_version": 1, "type": "vitals", "reading_id": f"R-{i:03d}", "patient_id": patient,
+            "encounter_id": f"E-{patient}", "hospital_id": "H01", "unit": "ICU", "bed": bed,
+            "device_id": f"monitor-{bed}", "ts": ts, **vitals}
+
+
+def read_table(lake: Path, table: str) -> list[dict]:
+    path = lake / table
+    if not path.exists():
+        return []
+    return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
+    res = create_resources(moto_endpoint, stream_name=f"vitals-{unique}", topic_name=f"alerts-{unique}",
+                           queue_name=f"pager-{unique}")
+    base = (int(time.time()) // 60 - 10) * 60_000  # ten minutes ago, on a minute boundary
+    full = dict(heart_rate=72, respiratory_rate=16, spo2=97, on_oxygen=False, systolic_bp=122, diastolic_bp=78,
+                temperature_c=36.9, consciousness="A")
+    records = [reading(i, base + i * 5000, "P-1", "ICU-01", **full) for i in range(1, 6)]
+    records += [reading(i, base + (i - 5) * 5000, "P-2", "ICU-02", heart_rate=88, spo2=96, respiratory_rate=18)
+                for i in range(6, 9)]
+    # Critical: SpO2 82% is below the critical limit (85%): it alerts with no persistence delay.
+    records.append(reading(9, base + 20_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
+    payloads = [json.dumps(r).encode() for r in records]
+    payloads.append(b'{"schema_version": 1, "type": "vitals", "reading_id": "R-broken"')  # truncated JSON
+    payloads.append(json.dumps(reading(11, base, "P-4", "ICU-04", heart_rate=900)).encode())
+    kinesis = aws.client("kinesis", res.region, res.endpoint)
+    resp = kinesis.put_records(StreamName=res.stream_name,
+                               Records=[{"Data": p, "PartitionKey": f"k{i % 4}"} for i, p in enumerate(payloads)])
+    assert resp["FailedRecordCount"] == 0
+
+    lake = tmp_path / "lake"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps([
+        {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
+        {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
+        {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn}},
+        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
+        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
+                                                    "checkpoint.interval.ms": "2000"}},
+    ]))
+    log = tmp_path / "job.log"
+    with open(log, "wb") as out:
+        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    sqs = aws.client("sqs", res.region, res.endpoint)
+    pages: list[dict] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
+            pages += receive_pages(sqs, res.queue_url, wait_s=1)
+            done = (len(read_table(lake, "vitals")) >= 9 and len(read_table(lake, "dead_letter")) >= 2
+                    and len(read_table(lake, "alerts")) >= 1 and pages)
+            if done:
+                break
+        time.sleep(3)  # anything extra (a duplicate, a second alert) would show up now
+        pages += receive_pages(sqs, res.queue_url, wait_s=1)
+    finally:
+        os.killpg(job.pid, signal.SIGTERM)
+        job.wait(30)
+
+    vitals = sorted(read_table(lake, "vitals"), key=lambda r: r["reading_id"])
+    assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)]
+    p1 = vitals[0]
+    assert (p1["patient_id"], p1["unit"], p1["bed"], p1["heart_rate"], p1["spo2"]) == ("P-1", "ICU", "ICU-01", 72, 97)
+    assert p1["news2_total"] == 0 and p1["news2_band"] == "low" and p1["news2_missing"] == []
+    assert p1["bp_category"] == "elevated" and p1["flags"] == [] and p1["mews_total"] == 1
+    assert p1["dt"] == partition_of(base).split("/")[0][3:]
+    p2 = vitals[5]
+    assert p2["news2_total"] is None and p2["news2_partial"] == 0 and p2["flags"] == []
+    assert set(p2["news2_missing"]) == {"on_oxygen", "systolic_bp", "consciousness", "temperature_c"}
+    p3 = vitals[8]
+    # SpO2 82 (3) + HR 118 (2) + RR 26 (3) = 8 partial; qSOFA RR >= 22 only.
+    assert (p3["news2_partial"], p3["news2_red_score"], p3["qsofa"]) == (8, True, 1)
+    assert p3["flags"] == ["hr_high", "spo2_low", "spo2_low_oxygen"]
+
+    assert len(pages) == 1, pages
+    page = pages[0]
+    assert page["attributes"] == {"severity": "critical", "rule": "spo2_low", "status": "open", "hospital": "H01",
+                                  "unit": "ICU"}
+    since = time.strftime("%H:%M", time.gmtime((base + 20_000) / 1000))
+    assert page["alert"]["message"] == f"CRITICAL ICU bed ICU-03: SpO2 82% (limit <85) since {since}Z"
+    assert page["alert"]["bed"] == "ICU-03" and "patient_id" not in page["alert"]
+
+    alerts = read_table(lake, "alerts")
+    assert len(alerts) == 1
+    assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["published"] is True
+    assert alerts[0]["patient_id"] == "P-3"
+
+    dead = sorted(read_table(lake, "dead_letter"), key=lambda r: r["reason"])
+    assert [d["reason"] for d in dead] == [
+        "impossible value: heart_rate=900 outside 0..350 /min",
+        "not JSON: unexpected end of data: line 1 column 65 (char 64)",
+    ]
+    assert dead[1]["payload"] == payloads[-2].decode() and dead[1]["stage"] == "parse"
+    assert read_table(lake, "encounters") == []
