@@ -25,7 +25,6 @@ lint: $(STAMP)
 
 ## docs: regenerate the generated reference pages from the code
 docs: $(STAMP)
-	$(PY) -m flink_app.clinical.reference > docs/CLINICAL_RULES.md
 	$(PY) -m flink_app.docs
 
 clean:
