@@ -21,7 +21,7 @@ from pyflink.datastream import (
 )
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
-from alerts.publish import PublishError, SnsPublisher
+from alerts.publish import PublishError, SnsPublisher, sns_message
 from flink_app.config import Config
 from flink_app.detect import Detector, PatientState, alert_row
 from flink_app.enrich import enrich
@@ -190,8 +190,6 @@ class PublishAlerts(ProcessFunction):
                 self.published.inc()
             except PublishError as exc:
                 self.failed.inc()
-                from alerts.publish import sns_message
-
                 yield ("dead_letter", dead_letter_row("publish", str(exc), sns_message(alert)["Message"]))
         yield ("alerts", alert_row(alert, published=message_id is not None, message_id=message_id,
                                    publish_ms=now_ms() if message_id else None))

@@ -55,8 +55,8 @@ class LakeWriter:
             batch = pa.Table.from_pylist(part_rows, schema=schema)
             directory = f"{self.root}/{table}/{partition}"
             path = f"{directory}/{file_stem}.parquet"
-            self.fs.create_dir(directory, recursive=True)
-            if self.is_local:
+            if self.is_local:  # S3 has no directories; creating one would add marker objects
+                self.fs.create_dir(directory, recursive=True)
                 tmp = f"{directory}/.{file_stem}.parquet.tmp"
                 pq.write_table(batch, tmp, filesystem=self.fs, compression="zstd")
                 self.fs.move(tmp, path)
