@@ -114,6 +114,9 @@ def test_encounter_event_roundtrip_and_validation():
     assert reject({**obj, "event": "teleport"}).startswith("impossible value: event='teleport'")
     assert reject({**obj, "triage_level": 7}) == "impossible value: triage_level=7, expected 1..5"
     assert reject({**obj, "symptoms": "cough"}) == "wrong type: symptoms must be a list of strings"
+    assert reject({**obj, "wait_minutes": "long"}) == "wrong type: wait_minutes must be a number, got str"
+    assert reject({**obj, "critical_condition": "yes"}) == "wrong type: critical_condition must be true or false, got str"
+    assert reject({**obj, "age_years": 200}) == "impossible value: age_years=200"
 
 
 def test_epoch_milliseconds_accepted():

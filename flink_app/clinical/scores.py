@@ -32,7 +32,11 @@ def band_points(parameter: BandedParameter, value: float) -> int:
 
 @dataclass(frozen=True)
 class News2Result:
-    """A NEWS2 score. ``total``, ``band`` and ``response`` are None unless every parameter is known."""
+    """A NEWS2 score. ``total``, ``band`` and ``response`` are None unless every parameter is known.
+
+    ``response`` is the RCP Chart 4 clinical response, led by the minimum monitoring frequency
+    (also alone in ``monitoring``).
+    """
 
     total: int | None
     partial_total: int
@@ -124,7 +128,8 @@ def news2_score(
         return News2Result(None, partial, subscores, tuple(missing), None, None, None, spo2_scale,
                            reason is None, reason, red)
     band = _risk_band(partial, red)
-    return News2Result(partial, partial, subscores, (), band.name, band.monitoring, band.response,
+    response = f"Monitoring: {band.monitoring}. {band.response}"
+    return News2Result(partial, partial, subscores, (), band.name, band.monitoring, response,
                        spo2_scale, True, None, red)
 
 

@@ -84,7 +84,11 @@ ENCOUNTER_EVENTS = ("admission", "transfer", "discharge", "payment", "er_triage"
 
 @dataclass
 class EncounterEvent:
-    """Admission, transfer, discharge, payment or ER triage, carrying source systems A and E."""
+    """Admission, transfer, discharge, payment or ER triage, carrying the facts of source systems A and E.
+
+    Deliberately absent: the patient's name and date of birth. Identities stay in the
+    hospital's own systems (and the simulator's registry); the stream carries pseudonymous ids.
+    """
 
     event_id: str
     event: str
@@ -120,6 +124,10 @@ class EncounterEvent:
     payment_method: str | None = None  # insurance | cash | credit card
     amount: float | None = None
     from_unit: str | None = None
+    doctor_name: str | None = None  # staff, not patient: the patient's name never enters the stream
+    systolic_bp: float | None = None  # vitals taken at the event (source system A's "blood pressure")
+    diastolic_bp: float | None = None
+    spo2: float | None = None  # source system A's "oxygen level"
     schema_version: int = SCHEMA_VERSION
     type: str = "encounter"
 
@@ -275,6 +283,9 @@ def reading_from_dict(obj: dict, now_ms: int | None = None) -> VitalsReading:
 
 
 _ENCOUNTER_FIELDS = {f.name for f in fields(EncounterEvent)}
+# Field -> the JSON kind it must have (from the annotations: "float | None" -> float, ...).
+_ENCOUNTER_KINDS = {f.name: k for f in fields(EncounterEvent)
+                    for k in (float, bool, str) if str(f.type).startswith(k.__name__)}
 
 
 def encounter_from_dict(obj: dict, now_ms: int | None = None) -> EncounterEvent:
@@ -289,6 +300,19 @@ def encounter_from_dict(obj: dict, now_ms: int | None = None) -> EncounterEvent:
     extra = {k: v for k, v in obj.items() if k in _ENCOUNTER_FIELDS and k not in ids and k not in ("ts_ms", "type", "schema_version")}
     if "arrival_ts" in obj:
         extra["arrival_ts_ms"] = parse_timestamp(obj["arrival_ts"], "arrival_ts")
+    for name, value in extra.items():
+        kind = _ENCOUNTER_KINDS.get(name)
+        if value is None or kind is None:
+            continue
+        if kind is float:
+            extra[name] = _number(name, value)
+        elif kind is bool and not isinstance(value, bool):
+            raise InvalidRecord(f"wrong type: {name} must be true or false, got {type(value).__name__}")
+        elif kind is str and not isinstance(value, str):
+            raise InvalidRecord(f"wrong type: {name} must be a string, got {type(value).__name__}")
+    age = extra.get("age_years")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
+        raise InvalidRecord(f"impossible value: age_years={age!r}")
     triage = extra.get("triage_level")
     if triage is not None and (isinstance(triage, bool) or triage not in (1, 2, 3, 4, 5)):
         raise InvalidRecord(f"impossible value: triage_level={triage!r}, expected 1..5")

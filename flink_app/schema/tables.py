@@ -59,6 +59,7 @@ ENCOUNTERS = pa.schema([
     ("insurance_provider", pa.string()), ("payment_method", pa.string()), ("amount", pa.float64()),
     ("from_unit", pa.string()),
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("processed_ts", TS),
+    ("doctor_name", pa.string()), ("systolic_bp", pa.float64()), ("diastolic_bp", pa.float64()), ("spo2", pa.float64()),
 ])
 
 TABLES: dict[str, pa.Schema] = {
