@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,10 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _Stop(Exception):
-    pass
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -105,10 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url)
     clock = SimClock(start_ms, args.speed)
 
-    def stop(*_):
-        raise _Stop
-
-    signal.signal(signal.SIGTERM, stop)
+    # SIGTERM (and Ctrl-C) set a flag checked between records, so a PutRecords call in flight
+    # completes and is counted: the totals then match what is really on the stream.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     deadline = time.monotonic() + args.duration if args.duration else None
     produced = 0
     last_report = time.monotonic()
@@ -119,10 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             if wait > 0:
                 sink.flush()
                 if deadline is not None and time.monotonic() + wait > deadline:
-                    time.sleep(max(0.0, deadline - time.monotonic()))
-                    reason = "duration reached"
+                    stopping.wait(max(0.0, deadline - time.monotonic()))
+                    reason = "stopped" if stopping.is_set() else "duration reached"
                     break
-                time.sleep(wait)
+                stopping.wait(wait)
+            if stopping.is_set():
+                reason = "stopped"
+                break
             if deadline is not None and time.monotonic() >= deadline:
                 reason = "duration reached"
                 break
@@ -132,8 +133,6 @@ def main(argv: list[str] | None = None) -> int:
                 last_report = time.monotonic()
                 print(f"producer: {sink.describe()} · simulated {time.strftime('%H:%M', time.gmtime(event['ts'] / 1000))}Z",
                       file=sys.stderr, flush=True)
-    except (KeyboardInterrupt, _Stop):
-        reason = "stopped"
     finally:
         sink.close()
     stats = sink.stats_dict()

@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drain-timeout", type=float, default=90, help="seconds to wait for the job to catch up")
     args = p.parse_args(argv)
 
+    # Ctrl-C and SIGTERM both mean "stop cleanly", even when started with SIGINT ignored
+    # (as background jobs of a non-interactive shell are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     problem = check_java()
     if problem:
         print(f"run: {problem}", file=sys.stderr)
@@ -166,17 +170,18 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         interrupted = True
-        print("\nrun: stopping…", flush=True)
+        print("\nrun: stopping… (the job gets 15 s to catch up; Ctrl-C again to skip)", flush=True)
         stop_process(producer, "producer")
     finally:
         stop_process(producer, "producer")
         if stats_file.exists():
             stats = json.loads(stats_file.read_text())
         produced = stats.get("sent", 0)
-        if job is not None and job.poll() is None and not interrupted:
+        if job is not None and job.poll() is None:
             # Let the job read and write what was produced before stopping it.
-            print("run: producer done; waiting for the job to drain the stream…", flush=True)
-            deadline = time.monotonic() + args.drain_timeout
+            if not interrupted:
+                print("run: producer done; waiting for the job to drain the stream…", flush=True)
+            deadline = time.monotonic() + (15 if interrupted else args.drain_timeout)
             try:
                 while time.monotonic() < deadline and job.poll() is None:
                     c = lake_counts(lake_files(lake) - before)
