@@ -96,9 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     until_ms = start_ms + args.span if args.span else None
 
     sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating)
-    if args.ground_truth:
-        args.ground_truth.parent.mkdir(parents=True, exist_ok=True)
-        args.ground_truth.write_text("".join(json.dumps(g) + "\n" for g in sim.ground_truth()))
     sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url)
     clock = SimClock(start_ms, args.speed)
 
@@ -135,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
     finally:
         sink.close()
+        if args.ground_truth:  # scenarios of every patient simulated, new arrivals included
+            args.ground_truth.parent.mkdir(parents=True, exist_ok=True)
+            args.ground_truth.write_text("".join(json.dumps(g) + "\n" for g in sim.ground_truth()))
     stats = sink.stats_dict()
     stats.update(produced=produced, reason=reason)
     if args.stats_file:
