@@ -20,9 +20,14 @@ Simulate hospital patients (physiology-based vital signs, deterioration scenario
 their readings as JSON to an Amazon Kinesis stream (PutRecords, partition key = patient id)
 or to a JSON-lines file.
 
+It can also replay an export (JSON lines, CSV with one column per field, or a FHIR R4
+Bundle of vital-signs Observations) with its original timing (--speed 1), faster, or as fast
+as possible (--speed 0).
+
 Examples:
   python -m producer --endpoint-url http://127.0.0.1:5000 --duration 60
   python -m producer --patients 1000 --speed 0 --span 6h --out readings.jsonl
+  python -m producer --replay export.csv --speed 10 --endpoint-url http://127.0.0.1:5000
 """
 
 
@@ -44,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = p.add_argument_group("simulation")
     sim.add_argument("--patients", type=int, default=100, help="patients to simulate (default 100)")
     sim.add_argument("--hospitals", type=int, default=3, help="hospitals they are spread over (default 3)")
-    sim.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same records")
+    sim.add_argument("--seed", type=int, default=7, help="random seed; with --start, the same seed gives byte-identical output")
     sim.add_argument("--deteriorating", type=float, default=0.15,
                      help="share of patients given a deterioration scenario (default 0.15)")
     clock = p.add_argument_group("clock")
@@ -57,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_argument("--start", default=None,
                        help="simulated start, ISO-8601; default: so that the run ends at the present "
                             "(readings are never stamped in the future)")
+    rep = p.add_argument_group("replay")
+    rep.add_argument("--replay", type=Path, default=None, help="replay this file instead of simulating")
+    rep.add_argument("--format", choices=("jsonl", "csv", "fhir"), default=None,
+                     help="format of --replay (default: from the extension .jsonl/.csv/.json)")
+    rep.add_argument("--shift-to-now", action="store_true",
+                     help="move the replayed timestamps so that the last one is now")
+    rep.add_argument("--fhir-hospital", default="unknown", help="hospital id for FHIR Observations")
+    rep.add_argument("--fhir-unit", default="unknown", help="unit for FHIR Observations")
+    rep.add_argument("--fhir-bed", default="unknown", help="bed for FHIR Observations")
     out = p.add_argument_group("output")
     out.add_argument("--stream", default="wardwatch-vitals", help="Kinesis stream name")
     out.add_argument("--region", default="us-east-1", help="AWS region")
@@ -95,7 +109,30 @@ def main(argv: list[str] | None = None) -> int:
         start_ms = now_ms - 3_600_000
     until_ms = start_ms + args.span if args.span else None
 
-    sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating)
+    sim = None
+    if args.replay:
+        from producer.replay import replay
+
+        try:
+            records, rejected = replay(args.replay, args.format, hospital_id=args.fhir_hospital,
+                                       unit=args.fhir_unit, bed=args.fhir_bed)
+        except (OSError, ValueError) as exc:
+            print(f"producer: cannot replay {args.replay}: {exc}", file=sys.stderr)
+            return 2
+        for reason in rejected:
+            print(f"producer: skipped {reason}", file=sys.stderr)
+        if not records:
+            print(f"producer: {args.replay} holds no valid record", file=sys.stderr)
+            return 1
+        if args.shift_to_now:
+            shift = now_ms - records[-1]["ts"]
+            for rec in records:
+                rec["ts"] += shift
+        start_ms, until_ms = records[0]["ts"], None
+        events = iter(records)
+    else:
+        sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating)
+        events = sim.events(until_ms)
     sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url)
     clock = SimClock(start_ms, args.speed)
 
@@ -109,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     last_report = time.monotonic()
     reason = "finished"
     try:
-        for event in sim.events(until_ms):
+        for event in events:
             wait = clock.wait_s(event["ts"])
             if wait > 0:
                 sink.flush()
@@ -132,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
     finally:
         sink.close()
-        if args.ground_truth:  # scenarios of every patient simulated, new arrivals included
+        if args.ground_truth and sim is not None:  # scenarios of every patient simulated, new arrivals included
             args.ground_truth.parent.mkdir(parents=True, exist_ok=True)
             args.ground_truth.write_text("".join(json.dumps(g) + "\n" for g in sim.ground_truth()))
     stats = sink.stats_dict()
