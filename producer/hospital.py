@@ -175,7 +175,9 @@ class Simulator:
             lo, hi = SCENARIO_HOURS[kind]
             onset = (self.start_ms if census else arrival_ms) + int(rng.uniform(0, self.onset_within_ms))
             scenario = Scenario(kind, onset, int(rng.uniform(lo, hi) * HOUR_MS),
-                                arrhythmia_rate=rng.choice([155.0, 165.0, 36.0]))
+                                arrhythmia_rate=rng.choice([155.0, 165.0, 36.0]),
+                                treated_after_ms=int(rng.uniform(1, 3) * HOUR_MS),
+                                recovery_ms=int(rng.uniform(3, 8) * HOUR_MS))
         insurance, method = enc.draw_payment(rng)
         p = Patient(
             patient_id=f"P-{n:06d}", encounter_id=f"E-{self.seed:04d}-{n:06d}", name=self.fake.name(), age=age,

@@ -32,10 +32,11 @@ CIRCADIAN = {"heart_rate": 4.0, "systolic_bp": 5.0, "diastolic_bp": 3.0, "temper
 # (sepsis: fever, tachycardia, tachypnoea, falling BP, then confusion; haemorrhage: ATLS class
 # progression; respiratory failure: rising RR, falling SpO2, then oxygen started).
 SCENARIOS: dict[str, dict[str, float]] = {
-    "sepsis": {"temperature_c": 2.3, "heart_rate": 50, "respiratory_rate": 14, "systolic_bp": -50, "diastolic_bp": -25,
+    "sepsis": {"temperature_c": 2.3, "heart_rate": 45, "respiratory_rate": 12, "systolic_bp": -35, "diastolic_bp": -18,
                "spo2": -4},
-    "haemorrhage": {"heart_rate": 70, "respiratory_rate": 20, "systolic_bp": -60, "diastolic_bp": -30, "spo2": -2},
-    "respiratory_failure": {"respiratory_rate": 20, "spo2": -16, "heart_rate": 30},
+    # ATLS class III at full severity: pulse 120-140, RR 30-40, systolic falling.
+    "haemorrhage": {"heart_rate": 50, "respiratory_rate": 16, "systolic_bp": -35, "diastolic_bp": -15, "spo2": -2},
+    "respiratory_failure": {"respiratory_rate": 18, "spo2": -13, "heart_rate": 25},
     "arrhythmia": {},  # episodic: handled apart
 }
 SCENARIO_HOURS = {"sepsis": (3, 8), "haemorrhage": (0.5, 2), "respiratory_failure": (2, 6), "arrhythmia": (0.2, 1)}
@@ -47,13 +48,21 @@ class Scenario:
     onset_ms: int
     duration_ms: int  # time from onset to full severity
     oxygen_started_ms: int | None = None
-    arrhythmia_rate: float = 0.0  # tachy (>0) or brady (<0) target during an episode
+    arrhythmia_rate: float = 0.0  # heart rate during an arrhythmia episode
+    treated_after_ms: int = 2 * HOUR_MS  # time at full severity before treatment takes effect
+    recovery_ms: int = 5 * HOUR_MS  # time for treatment to bring severity down to the residual
+    residual: float = 0.15
 
     def severity(self, t_ms: int) -> float:
         if t_ms < self.onset_ms:
             return 0.0
         x = (t_ms - self.onset_ms) / self.duration_ms
-        return min(1.0, x * x * (3 - 2 * x) if x < 1 else 1.0)  # smoothstep: slow start, then faster
+        if x < 1:
+            return x * x * (3 - 2 * x)  # smoothstep: slow start, then faster
+        treated = self.onset_ms + self.duration_ms + self.treated_after_ms
+        if t_ms <= treated:
+            return 1.0
+        return max(self.residual, 1.0 - (t_ms - treated) / self.recovery_ms)  # responds to treatment
 
 
 @dataclass
@@ -106,8 +115,8 @@ class PatientPhysiology:
             decay = math.exp(-theta * dt_min)
             sd = sigma * math.sqrt((1 - decay * decay) / (2 * theta))
             self.state[name] = mu + (self.state[name] - mu) * decay + sd * self.rng.gauss(0, 1)
-        # Arrhythmia: paroxysmal episodes, seven minutes on, fourteen off.
-        if sc is not None and sc.kind == "arrhythmia" and sc.severity(t_ms) > 0 and (t_ms // (7 * MINUTE_MS)) % 3 == 0:
+        # Arrhythmia: paroxysmal episodes, seven minutes on, fourteen off, until treatment takes hold.
+        if sc is not None and sc.kind == "arrhythmia" and sc.severity(t_ms) >= 0.5 and (t_ms // (7 * MINUTE_MS)) % 3 == 0:
             self.state["heart_rate"] = sc.arrhythmia_rate + self.rng.gauss(0, 3)
         self.state["spo2"] = min(100.0, self.state["spo2"])
         return self.state
