@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7, help="random seed; with --start, the same seed gives byte-identical output")
     sim.add_argument("--deteriorating", type=float, default=0.15,
                      help="share of patients given a deterioration scenario (default 0.15)")
+    sim.add_argument("--cadence", action="append", default=[], metavar="UNIT:DEVICE=SECONDS",
+                     help="change how often a device reports, e.g. ICU:monitor=1 or Ward:obs=3600 (repeatable); "
+                          "devices: ICU monitor/nibp/obs, ER monitor/obs, Surgery monitor/nibp, "
+                          "Recovery monitor/obs, Ward wearable/obs")
     clock = p.add_argument_group("clock")
     clock.add_argument("--speed", type=float, default=60.0,
                        help="simulated seconds per real second; 0 = as fast as possible (default 60)")
@@ -131,7 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         start_ms, until_ms = records[0]["ts"], None
         events = iter(records)
     else:
-        sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating)
+        from producer.hospital import with_cadence
+
+        try:
+            overrides = {}
+            for spec in args.cadence:
+                target, _, seconds = spec.partition("=")
+                kind, _, device = target.partition(":")
+                overrides[(kind, device)] = float(seconds)
+            units = with_cadence(overrides)
+        except ValueError as exc:
+            print(f"producer: --cadence: {exc}", file=sys.stderr)
+            return 2
+        sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating, unit_kinds=units)
         events = sim.events(until_ms)
     sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url)
     clock = SimClock(start_ms, args.speed)

@@ -60,6 +60,24 @@ UNIT_KINDS: dict[str, dict] = {
 UNIT_NAMES = {"ICU": "ICU", "ER": "ER", "Surgery": "Surgery", "Recovery": "Recovery", "Ward": "Ward-A"}
 
 
+def with_cadence(overrides: dict[tuple[str, str], float], base: dict[str, dict] = UNIT_KINDS) -> dict[str, dict]:
+    """A copy of the unit table with some devices' intervals changed: {(unit kind, device): seconds}."""
+    from dataclasses import replace
+
+    table = {kind: dict(spec) for kind, spec in base.items()}
+    for (kind, device), seconds in overrides.items():
+        if kind not in table:
+            raise ValueError(f"unknown unit kind {kind!r}; known: {', '.join(table)}")
+        devices = [c.device for c in table[kind]["cadence"]]
+        if device not in devices:
+            raise ValueError(f"unit kind {kind} has no device {device!r}; it has {', '.join(devices)}")
+        if seconds <= 0:
+            raise ValueError(f"cadence of {kind}:{device} must be positive")
+        table[kind]["cadence"] = tuple(replace(c, every_ms=int(seconds * 1000)) if c.device == device else c
+                                       for c in table[kind]["cadence"])
+    return table
+
+
 def unit_kind(unit: str) -> str:
     return unit.split("-")[0]
 

@@ -193,3 +193,17 @@ def test_cli_help_and_bad_arguments():
     assert res.returncode == 0 and "--replay" in res.stdout and "Examples" in res.stdout
     assert run_cli("--patients", "0").returncode == 2
     assert "not a duration" in run_cli("--span", "soon").stderr
+
+
+def test_cadence_is_configurable():
+    from producer.hospital import with_cadence
+
+    units = with_cadence({("Ward", "wearable"): 10})
+    sim = Simulator(10, 1, seed=2, start_ms=START, unit_kinds=units)
+    ward = [e for e in sim.events(START + HOUR_MS) if e["type"] == "vitals" and e["device_id"].startswith("wearable")]
+    default = [e for e in Simulator(10, 1, seed=2, start_ms=START).events(START + HOUR_MS)
+               if e["type"] == "vitals" and e["device_id"].startswith("wearable")]
+    assert len(ward) > 5 * len(default) > 0
+    with pytest.raises(ValueError, match="no device 'pump'"):
+        with_cadence({("ICU", "pump"): 1})
+    assert "--cadence: unknown unit kind 'Lab'" in run_cli("--cadence", "Lab:x=1").stderr
