@@ -77,6 +77,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "heart_rate.critical.high", float, 150, "Critical limit: heart rate at or above this alerts at once."),
     Setting("detection", "heart_rate.low", float, 40, "Standard limit: heart rate at or below this (NEWS2 scores 3)."),
     Setting("detection", "heart_rate.critical.low", float, 35, "Critical limit: heart rate at or below this alerts at once."),
+    Setting("detection", "news2.urgent", float, 5, "NEWS2 total that opens an urgent alert (RCP: urgent response threshold)."),
+    Setting("detection", "news2.emergency", float, 7,
+            "NEWS2 total that makes it critical, at once (RCP: emergency response threshold)."),
+    Setting("detection", "news2.rapid_rise", float, 3, "A NEWS2 rise of this much within 30 minutes alerts."),
+    Setting("detection", "triage.max_wait.min", float, 15,
+            "A triage 1-2 patient waiting longer than this (minutes) alerts."),
+    Setting("detection", "unit.overrides", str, "",
+            "Per-unit limits, e.g. 'ICU:spo2.low=90,persistence.ms=10000;Ward-A:news2.urgent=6'."),
+    Setting("enrich", "carry_forward.max_age.ms", int, 5 * 3600 * 1000,
+            "Oldest earlier value of an absent NEWS2 parameter that may complete a reading's score "
+            "(ward observations come every 4 h)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -120,6 +131,12 @@ class Config:
             raise ConfigError("setting source.max.records.per.poll must be between 1 and 10000")
         if v["source.poll.interval.ms"] < 200:
             raise ConfigError("setting source.poll.interval.ms must be >= 200 (5 GetRecords calls/s/shard)")
+        from flink_app.detect import Detector
+
+        try:
+            Detector({k: val for k, val in v.items() if k.startswith("detection.")})
+        except ValueError as exc:
+            raise ConfigError(f"setting {exc}") from None
         for name in ("job.parallelism", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
             if v[name] <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {v[name]}")

@@ -5,7 +5,7 @@ Plain Python on the clinical core. The Flink operator only calls ``enrich``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from flink_app.clinical import (
     bp_category,
@@ -19,10 +19,17 @@ from flink_app.clinical import (
 from flink_app.schema.events import VitalsReading
 
 
-def enrich(reading: VitalsReading, *, shard: str = "", seq: str = "", arrival_ms: int | None = None,
-           processed_ms: int | None = None) -> dict:
-    """The ``vitals`` row for a reading. Scores use only what this reading carries."""
+def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[str, int] | None = None,
+           shard: str = "", seq: str = "", arrival_ms: int | None = None, processed_ms: int | None = None) -> dict:
+    """The ``vitals`` row for a reading.
+
+    Scores use ``scored`` (this reading's values completed by ``carry_forward``) when given,
+    else only what this reading carries; flags are always this reading's own. The measured
+    columns are never filled in with carried values.
+    """
     r = reading
+    if scored is not None:
+        r = replace(reading, **scored)
     news2 = news2_score(
         respiratory_rate=r.respiratory_rate, spo2=r.spo2, spo2_scale=r.spo2_scale, on_oxygen=r.on_oxygen,
         systolic_bp=r.systolic_bp, heart_rate=r.heart_rate, consciousness=r.consciousness,
@@ -33,12 +40,12 @@ def enrich(reading: VitalsReading, *, shard: str = "", seq: str = "", arrival_ms
     mews = mews_score(systolic_bp=r.systolic_bp, heart_rate=r.heart_rate, respiratory_rate=r.respiratory_rate,
                       temperature_c=r.temperature_c, consciousness=r.consciousness)
     si = shock_index(heart_rate=r.heart_rate, systolic_bp=r.systolic_bp)
-    row = asdict(r)
+    row = asdict(reading)
     for drop in ("schema_version", "type", "age_years", "pregnant"):
         row.pop(drop)
     row["ts"] = row.pop("ts_ms")
     row.update(
-        flags=vital_flags(r.vitals()),
+        flags=vital_flags(reading.vitals()),
         news2_total=news2.total, news2_partial=news2.partial_total, news2_missing=list(news2.missing),
         news2_band=news2.band, news2_red_score=news2.red_score, news2_not_applicable=news2.not_applicable_reason,
         **{f"news2_{name}": news2.subscores.get(name) for name in
@@ -47,5 +54,7 @@ def enrich(reading: VitalsReading, *, shard: str = "", seq: str = "", arrival_ms
         mews_total=mews.total, shock_index=si.value if si else None, shock_index_category=si.category if si else None,
         bp_category=bp_category(systolic_bp=r.systolic_bp, diastolic_bp=r.diastolic_bp),
         kinesis_shard=shard, kinesis_seq=seq, arrival_ts=arrival_ms, processed_ts=processed_ms,
+        news2_carried=sorted(carried or {}),
+        news2_carried_max_age_s=max(carried.values()) / 1000 if carried else None,
     )
     return row

@@ -1,9 +1,9 @@
 """Builds and runs the WardWatch job graph.
 
     heartbeat (datagen) -> shard fan-out -> key_by shard -> ShardReader (GetRecords, positions in state)
-      -> ParseEnrich --(side)--> dead_letter, encounters
-           |-> vitals
-           '-> key_by patient -> Detect -> PublishAlerts (SNS) -> alerts (+ dead_letter on failure)
+      -> Parse --(side)--> dead_letter
+      -> key_by patient -> PatientProcess (carry-forward, enrich, detect) -> vitals, encounters
+                             '--(side)--> PublishAlerts (SNS) -> alerts (+ dead_letter on failure)
     all tables -> key_by table -> LakeSink (Parquet, dt=/hour=)
 """
 
@@ -20,12 +20,12 @@ from pyflink.table import StreamTableEnvironment
 
 from flink_app.config import Config
 from flink_app.operators import (
+    ALERT_TAG,
     DEAD_LETTER_TAG,
-    ENCOUNTER_TAG,
     PICKLED,
-    Detect,
     LakeSink,
-    ParseEnrich,
+    Parse,
+    PatientProcess,
     PublishAlerts,
     ShardFanout,
     ShardReader,
@@ -83,14 +83,12 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     shards = ticks.flat_map(ShardFanout(cfg), output_type=Types.STRING()).set_parallelism(1).name("shard-fanout")
     raw = (shards.key_by(lambda s: s, key_type=Types.STRING())
            .process(ShardReader(cfg), output_type=PICKLED).name("kinesis-shard-reader"))
-    readings = raw.process(ParseEnrich(), output_type=PICKLED).name("parse-enrich")
-    dead = readings.get_side_output(DEAD_LETTER_TAG).map(lambda r: ("dead_letter", r), output_type=PICKLED)
-    encounters = readings.get_side_output(ENCOUNTER_TAG).map(lambda r: ("encounters", r), output_type=PICKLED)
-    vitals = readings.map(lambda r: ("vitals", r), output_type=PICKLED)
-    alerts = (readings.key_by(lambda r: r["patient_id"], key_type=Types.STRING())
-              .process(Detect(cfg), output_type=PICKLED).name("detect")
-              .process(PublishAlerts(cfg), output_type=PICKLED).name("publish-alerts"))
-    (vitals.union(alerts, dead, encounters)
+    parsed = raw.process(Parse(), output_type=PICKLED).name("parse")
+    patients = (parsed.key_by(lambda t: t[0].patient_id, key_type=Types.STRING())
+                .process(PatientProcess(cfg), output_type=PICKLED).name("patient-enrich-detect"))
+    alerts = patients.get_side_output(ALERT_TAG).process(PublishAlerts(cfg), output_type=PICKLED).name("publish-alerts")
+    dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
+    (patients.union(alerts, dead.map(lambda r: ("dead_letter", r), output_type=PICKLED))
      .key_by(lambda t: t[0], key_type=Types.STRING())
      .process(LakeSink(cfg), output_type=PICKLED).name("lake-sink"))
 

@@ -1,8 +1,9 @@
 """Flink operators: thin adapters that hold state and call the plain-Python modules.
 
-Source (heartbeat -> shard fan-out -> keyed shard reader), parse + enrich (dead letters and
-encounters to side outputs), detection (keyed by patient), alert publishing, and the lake
-sink (keyed by table, rows buffered in checkpointed list state, flushed on a timer).
+Source (heartbeat -> shard fan-out -> keyed shard reader), parse (dead letters to a side
+output), per-patient processing (carry-forward, enrichment, detection; alerts to a side
+output), alert publishing, and the lake sink (keyed by table, rows buffered in checkpointed
+list state, flushed on a timer).
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ from pyflink.datastream import (
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from alerts.publish import PublishError, SnsPublisher, sns_message
+from flink_app.carry_forward import carry_forward
 from flink_app.config import Config
 from flink_app.detect import Detector, PatientState, alert_row
 from flink_app.enrich import enrich
 from flink_app.io import aws
 from flink_app.io.kinesis_reader import KinesisShardReader
 from flink_app.io.lake import LakeWriter
-from flink_app.schema.events import EncounterEvent, InvalidRecord, decode
+from flink_app.schema.events import EncounterEvent, InvalidRecord, decode, encode
 
 log = logging.getLogger("wardwatch")
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 DEAD_LETTER_TAG = OutputTag("dead_letter", PICKLED)
-ENCOUNTER_TAG = OutputTag("encounters", PICKLED)
+ALERT_TAG = OutputTag("alerts", PICKLED)
 MAX_PAYLOAD_CHARS = 65536
 
 
@@ -114,56 +116,82 @@ class ShardReader(KeyedProcessFunction):
             yield (r.shard_id, r.sequence_number, r.arrival_ms, r.data)
 
 
-class ParseEnrich(ProcessFunction):
-    """Decode and validate; enrich readings; encounters and dead letters to side outputs."""
+class Parse(ProcessFunction):
+    """Decode and validate; malformed records go to the dead-letter side output with the reason."""
 
     def open(self, runtime_context: RuntimeContext):
-        group = runtime_context.get_metrics_group()
-        self.dead = group.counter("recordsDeadLettered")
-        self.readings = group.counter("readingsEnriched")
+        self.dead = runtime_context.get_metrics_group().counter("recordsDeadLettered")
 
     def process_element(self, value, ctx: ProcessFunction.Context):
         shard, seq, arrival_ms, data = value
         processed = now_ms()
         try:
             event = decode(data, now_ms=processed)
-            if isinstance(event, EncounterEvent):
-                row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
-                row["ts"] = row.pop("ts_ms")
-                row["arrival_ts"] = row.pop("arrival_ts_ms")
-                row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
-                yield ENCOUNTER_TAG, row
-                return
-            row = enrich(event, shard=shard, seq=seq, arrival_ms=arrival_ms, processed_ms=processed)
         except InvalidRecord as exc:
             self.dead.inc()
             yield DEAD_LETTER_TAG, dead_letter_row("parse", exc.reason, data, shard, seq, arrival_ms)
             return
-        except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
-            self.dead.inc()
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-            log.error("enrichment failed: %s", traceback.format_exc(limit=3))
-            yield DEAD_LETTER_TAG, dead_letter_row("parse", reason, data, shard, seq, arrival_ms)
-            return
-        self.readings.inc()
-        yield row
+        yield event, (shard, seq, arrival_ms, processed)
 
 
-class Detect(KeyedProcessFunction):
-    """Keyed by patient: runs the detection state machine, emits Alert objects."""
+def encounter_row(event: EncounterEvent, meta: tuple) -> dict:
+    shard, seq, _, processed = meta
+    row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
+    row["ts"] = row.pop("ts_ms")
+    row["arrival_ts"] = row.pop("arrival_ts_ms")
+    row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
+    return row
+
+
+class PatientProcess(KeyedProcessFunction):
+    """Keyed by patient: carry-forward, enrichment and detection; alerts to a side output.
+
+    One keyed hop does all per-patient work, because each Python operator a reading passes
+    costs more than the clinical work itself (DESIGN.md, performance budget).
+    """
 
     def __init__(self, cfg: Config):
-        self.limits = {k: v for k, v in cfg.as_dict().items() if k.startswith("detection.")}
+        self.settings = {k: v for k, v in cfg.as_dict().items() if k.startswith("detection.")}
+        self.max_age_ms = cfg["enrich.carry_forward.max_age.ms"]
 
     def open(self, runtime_context: RuntimeContext):
-        self.detector = Detector(self.limits)
+        self.detector = Detector(self.settings)
         self.state = runtime_context.get_state(ValueStateDescriptor("patient", PICKLED))
+        group = runtime_context.get_metrics_group()
+        self.readings = group.counter("readingsEnriched")
+        self.dead = group.counter("recordsDeadLettered")
+        self.alert_counters: dict[str, object] = {}
+        self.group = group
 
-    def process_element(self, row, ctx: KeyedProcessFunction.Context):
+    def process_element(self, value, ctx: KeyedProcessFunction.Context):
+        event, meta = value
+        shard, seq, arrival_ms, processed = meta
         state = self.state.value() or PatientState()
-        alerts = self.detector.step(state, row)
+        try:
+            if isinstance(event, EncounterEvent):
+                row = encounter_row(event, meta)
+                alerts = self.detector.on_encounter(state, row)
+                table = "encounters"
+            else:
+                scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
+                row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
+                             processed_ms=processed)
+                alerts = self.detector.step(state, row)
+                table = "vitals"
+                self.readings.inc()
+        except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
+            self.dead.inc()
+            log.error("patient processing failed: %s", traceback.format_exc(limit=3))
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            yield DEAD_LETTER_TAG, dead_letter_row("enrich", reason, encode(event), shard, seq, arrival_ms)
+            return
         self.state.update(state)
-        yield from alerts
+        yield table, row
+        for alert in alerts:
+            if alert.rule not in self.alert_counters:
+                self.alert_counters[alert.rule] = self.group.add_group("rule", alert.rule).counter("alertsRaised")
+            self.alert_counters[alert.rule].inc()
+            yield ALERT_TAG, alert
 
 
 class PublishAlerts(ProcessFunction):

@@ -78,7 +78,9 @@ def test_alert_content_and_stable_id():
     det = Detector(SETTINGS)
     r = row(1_795_000_000, spo2=82)
     r["news2_total"] = 9
-    [a] = det.step(PatientState(), r)
+    alerts = det.step(PatientState(), r)
+    assert [x.rule for x in alerts] == ["spo2_low", "news2"]  # NEWS2 9 >= 7: an emergency of its own
+    a = alerts[0]
     assert a.alert_id == alert_id("P-1", "spo2_low", r["ts"])
     assert a.alert_id == det.step(PatientState(), r)[0].alert_id  # a replay yields the same id
     assert a.message == "CRITICAL ICU bed ICU-02: SpO2 82% (limit <85) since 11:06Z · NEWS2 9"
@@ -95,3 +97,66 @@ def test_thresholds_are_configurable():
 def test_missing_setting_fails_fast():
     with pytest.raises(ValueError, match="detection.spo2.low"):
         Detector({k: v for k, v in SETTINGS.items() if k != "detection.spo2.low"})
+
+
+def scored(ts_s: float, total: int | None, band: str | None = None, source="manual", **sub) -> dict:
+    r = row(ts_s, source=source, news2_total=total, news2_band=band)
+    r.update({f"news2_{k}": v for k, v in sub.items()})
+    return r
+
+
+def test_news2_urgent_then_emergency_then_clear():
+    alerts, _ = run([scored(0, 5, "medium"), scored(60, 6, "medium"), scored(120, 7, "high"), scored(180, 4, "low"),
+                     scored(240, 3, "low")])
+    assert alerts == [("open", "urgent", "news2"), ("escalated", "critical", "news2"), ("all-clear", "info", "news2")]
+
+
+def test_news2_seven_is_critical_at_once_and_incomplete_scores_do_nothing():
+    assert run([scored(0, 7, "high", source="bedside")])[0] == [("open", "critical", "news2")]
+    assert run([scored(0, None)])[0] == []
+
+
+def test_red_score_on_a_single_parameter():
+    alerts, _ = run([scored(0, 3, "low-medium", respiratory_rate=3, systolic_bp=0), scored(60, 1, "low", respiratory_rate=1)])
+    assert alerts == [("open", "urgent", "news2_red_score"), ("all-clear", "info", "news2_red_score")]
+
+
+def test_rapid_rise_within_thirty_minutes():
+    alerts, _ = run([scored(0, 1, "low"), scored(600, 2, "low"), scored(1500, 4, "low")])
+    assert alerts == [("open", "urgent", "news2_rapid_rise")]
+    # the same rise over more than 30 minutes is not rapid
+    assert run([scored(0, 1, "low"), scored(1900, 4, "low")])[0] == []
+
+
+def test_re_alert_at_the_band_monitoring_interval():
+    rows = [row(0, spo2=84, news2_total=8, news2_band="high")] + [
+        row(t, spo2=84, news2_total=8, news2_band="high") for t in (600, 900, 1200, 1800)]
+    det = Detector(SETTINGS)
+    state = PatientState()
+    out = [(a.status, a.alert_id) for r in rows for a in det.step(state, r) if a.rule == "spo2_low"]
+    # high band: continuous monitoring, re-alert every 15 minutes while the episode lasts
+    assert [s for s, _ in out] == ["open", "re-alert", "re-alert"]
+    assert out[1][1] == out[0][1] + "-r1" and out[2][1] == out[0][1] + "-r2"
+
+
+def test_triage_wait():
+    det = Detector(SETTINGS)
+    ev = {"event": "er_triage", "patient_id": "P-9", "encounter_id": "E-9", "hospital_id": "H01", "unit": "ER",
+          "bed": "ER-04", "ts": 1_795_000_000_000, "arrival_ts": 1_795_000_000_000 - 22 * 60_000,
+          "triage_level": 2, "wait_minutes": 22.0}
+    [a] = det.on_encounter(PatientState(), ev)
+    assert (a.rule, a.severity) == ("triage_wait", "urgent")
+    assert a.message == "URGENT ER bed ER-04: triage 2 patient waited 22 min (limit 15) since 10:44Z"
+    assert det.on_encounter(PatientState(), {**ev, "wait_minutes": 15.0}) == []
+    assert det.on_encounter(PatientState(), {**ev, "triage_level": 3}) == []
+
+
+def test_per_unit_thresholds():
+    settings = {**SETTINGS, "detection.unit.overrides": "ICU:spo2.critical.low=88"}
+    alerts, _ = run([row(0, spo2=87)], **settings)
+    assert alerts == [("open", "critical", "spo2_low")]
+    ward = row(0, spo2=87)
+    ward["unit"] = "Ward-A"
+    assert run([ward], **settings)[0] == []  # pending persistence on the ward: default critical is 85
+    with pytest.raises(ValueError, match="unknown setting 'spo2.lo'"):
+        Detector({**SETTINGS, "detection.unit.overrides": "ICU:spo2.lo=1"})

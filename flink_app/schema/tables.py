@@ -29,6 +29,8 @@ VITALS = pa.schema([
     ("mews_total", pa.int16()), ("shock_index", pa.float64()), ("shock_index_category", pa.string()),
     ("bp_category", pa.string()),
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("arrival_ts", TS), ("processed_ts", TS),
+    ("news2_carried", pa.list_(pa.string())),  # parameters scored from an earlier reading
+    ("news2_carried_max_age_s", pa.float64()),  # age of the oldest of them
 ])
 
 ALERTS = pa.schema([
