@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "heart_rate.critical.high", float, 150, "Critical limit: heart rate at or above this alerts at once."),
     Setting("detection", "heart_rate.low", float, 40, "Standard limit: heart rate at or below this (NEWS2 scores 3)."),
     Setting("detection", "heart_rate.critical.low", float, 35, "Critical limit: heart rate at or below this alerts at once."),
+    Setting("detection", "news2.persistence.ms", int, 300000,
+            "How long a NEWS2-based condition from monitor data must last before it alerts; a nurse's "
+            "observation set alerts at once."),
     Setting("detection", "news2.urgent", float, 5, "NEWS2 total that opens an urgent alert (RCP: urgent response threshold)."),
     Setting("detection", "news2.emergency", float, 7,
             "NEWS2 total that makes it critical, at once (RCP: emergency response threshold)."),

@@ -127,7 +127,7 @@ def parse_unit_overrides(text: str) -> dict[str, dict[str, float]]:
 class Detector:
     def __init__(self, settings: dict, rules: tuple[ThresholdRule, ...] = RULES):
         needed = [k for r in rules for k in (r.standard, r.critical, r.standard_scale2) if k]
-        needed += ["detection.persistence.ms", "detection.news2.urgent", "detection.news2.emergency",
+        needed += ["detection.persistence.ms", "detection.news2.persistence.ms", "detection.news2.urgent", "detection.news2.emergency",
                    "detection.news2.rapid_rise", "detection.triage.max_wait.min"]
         missing = [k for k in needed if k not in settings]
         if missing:
@@ -197,11 +197,18 @@ class Detector:
         ts = row["ts"]
         evaluations = [(r.name, self._threshold(r, row)) for r in self.rules]
         evaluations += [(name, self._score(name, row, state)) for name in SCORE_RULES]
-        persistence = self.limit("detection.persistence.ms", row["unit"])
-        reliable = row.get("source") == "manual" or persistence <= 0
+        manual = row.get("source") == "manual"
         for name, ev in evaluations:
             if ev is None:
                 continue
+            # Scores built from continuous monitoring (with carried values) must hold for longer,
+            # and even a NEWS2 of 7 waits for it: one transient reading is not an emergency.
+            # A nurse's observation set is acted on at once (RCP 2017).
+            score_rule = name in SCORE_RULES
+            persistence = self.limit("detection.news2.persistence.ms" if score_rule else "detection.persistence.ms",
+                                     row["unit"])
+            reliable = manual or persistence <= 0
+            immediate = reliable or (ev.critical and not score_rule)
             ep = state.episodes.get(name)
             if ep is None:
                 if ev.breached:
@@ -209,13 +216,13 @@ class Detector:
                     if name == "news2_rapid_rise":
                         ep.baseline = int(ev.values["from"])
                     state.episodes[name] = ep
-                    if ev.critical or reliable:
+                    if immediate:
                         out.append(self._open(ep, name, row, ev))
                 continue
             if not ep.open:
                 if not ev.breached:
                     del state.episodes[name]  # the breach did not persist: no alert
-                elif ev.critical or ts - ep.start_ms >= persistence or reliable:
+                elif immediate or ts - ep.start_ms >= persistence:
                     out.append(self._open(ep, name, row, ev))
                 continue
             if ev.recovered:

@@ -79,7 +79,9 @@ def test_alert_content_and_stable_id():
     r = row(1_795_000_000, spo2=82)
     r["news2_total"] = 9
     alerts = det.step(PatientState(), r)
-    assert [x.rule for x in alerts] == ["spo2_low", "news2"]  # NEWS2 9 >= 7: an emergency of its own
+    assert [x.rule for x in alerts] == ["spo2_low"]  # NEWS2 9 from a monitor waits for persistence
+    manual = {**r, "source": "manual"}
+    assert [x.rule for x in det.step(PatientState(), manual)] == ["spo2_low", "news2"]
     a = alerts[0]
     assert a.alert_id == alert_id("P-1", "spo2_low", r["ts"])
     assert a.alert_id == det.step(PatientState(), r)[0].alert_id  # a replay yields the same id
@@ -111,8 +113,11 @@ def test_news2_urgent_then_emergency_then_clear():
     assert alerts == [("open", "urgent", "news2"), ("escalated", "critical", "news2"), ("all-clear", "info", "news2")]
 
 
-def test_news2_seven_is_critical_at_once_and_incomplete_scores_do_nothing():
-    assert run([scored(0, 7, "high", source="bedside")])[0] == [("open", "critical", "news2")]
+def test_news2_from_monitors_waits_for_persistence_even_at_seven():
+    assert run([scored(0, 7, "high", source="bedside"), scored(60, 7, "high", source="bedside")])[0] == []
+    assert run([scored(0, 7, "high", source="bedside"), scored(300, 7, "high", source="bedside")])[0] == [
+        ("open", "critical", "news2")]
+    assert run([scored(0, 7, "high", source="bedside"), scored(60, 2, "low", source="bedside")])[0] == []
     assert run([scored(0, None)])[0] == []
 
 
