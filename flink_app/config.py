@@ -53,6 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source", "max.records.per.poll", int, 1000, "GetRecords Limit (1-10000)."),
     Setting("source", "shard.discovery.interval.ms", int, 10000, "How often ListShards is called."),
     Setting("alerts", "topic.arn", str, "", "SNS topic alerts are published to; empty disables publishing."),
+    Setting("alerts", "ledger.table", str, "",
+            "DynamoDB table (key alert_id) that stops a replay after a restore from paging twice; "
+            "empty: alerts are published at least once."),
     Setting("alerts", "publish.retries", int, 5, "Attempts per SNS publish before the alert is dead-lettered."),
     Setting("lake", "path", str, "data/lake",
             "Root of the curated lake: a local folder or an s3://bucket/prefix URI."),

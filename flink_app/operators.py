@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pyflink.common import Types
 from pyflink.datastream import (
     FlatMapFunction,
@@ -22,6 +24,7 @@ from pyflink.datastream import (
 )
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
+from alerts.ledger import AlertLedger
 from alerts.publish import PublishError, SnsPublisher, sns_message
 from flink_app.carry_forward import carry_forward
 from flink_app.config import Config
@@ -42,15 +45,6 @@ MAX_PAYLOAD_CHARS = 65536
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def subtask_index(runtime_context: RuntimeContext) -> int:
-    """PyFlink 2.2's thread-mode context calls RuntimeContext.getIndexOfThisSubtask, which Flink 2
-    moved to getTaskInfo(); go through TaskInfo when the wrapper's call fails."""
-    try:
-        return runtime_context.get_index_of_this_subtask()
-    except AttributeError:
-        return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
 
 
 def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = "", seq: str = "",
@@ -202,21 +196,31 @@ class PublishAlerts(ProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         c = self.cfg
-        self.publisher = None
+        self.publisher = self.ledger = None
         if c["alerts.topic.arn"]:
             client = aws.client("sns", c["aws.region"], c["aws.endpoint.url"])
             self.publisher = SnsPublisher(client, c["alerts.topic.arn"], c["alerts.publish.retries"])
+        if c["alerts.ledger.table"]:
+            self.ledger = AlertLedger(aws.client("dynamodb", c["aws.region"], c["aws.endpoint.url"]),
+                                      c["alerts.ledger.table"])
         group = runtime_context.get_metrics_group()
         self.published = group.counter("alertsPublished")
         self.failed = group.counter("alertPublishFailures")
+        self.deduplicated = group.counter("alertsDeduplicated")
 
     def process_element(self, alert, ctx: ProcessFunction.Context):
         message_id = None
         if self.publisher is not None:
             try:
-                message_id = self.publisher.publish(alert)
-                self.published.inc()
-            except PublishError as exc:
+                publish, message_id = self.ledger.claim(alert.alert_id) if self.ledger else (True, None)
+                if publish:
+                    message_id = self.publisher.publish(alert)
+                    if self.ledger:
+                        self.ledger.mark_published(alert.alert_id, message_id)
+                    self.published.inc()
+                else:
+                    self.deduplicated.inc()  # a replay after a restore: it was paged already
+            except (PublishError, ClientError, BotoCoreError) as exc:
                 self.failed.inc()
                 yield ("dead_letter", dead_letter_row("publish", str(exc), sns_message(alert)["Message"]))
         yield ("alerts", alert_row(alert, published=message_id is not None, message_id=message_id,
@@ -235,14 +239,27 @@ class LakeSink(KeyedProcessFunction):
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
-        self.subtask = subtask_index(runtime_context)
-        self.flushes = 0
+        self.flush_no = runtime_context.get_state(ValueStateDescriptor("flush_no", Types.LONG()))
+        self.lineage = runtime_context.get_state(ValueStateDescriptor("lineage", Types.STRING()))
+        self.recovered: set[str] = set()
         group = runtime_context.get_metrics_group()
         self.rows_written = group.counter("lakeRowsWritten")
         self.files_written = group.counter("lakeFilesWritten")
 
+    def _recover_once(self, table: str) -> None:
+        """First time this operator instance sees a table: undo flushes the restored state never saw."""
+        if table in self.recovered:
+            return
+        if self.lineage.value() is None:
+            self.lineage.update(uuid.uuid4().hex[:12])
+        removed = self.writer.recover(table, self.lineage.value(), self.flush_no.value() or 0)
+        if removed:
+            log.warning("lake %s: removed %d file(s) written after the restored checkpoint", table, len(removed))
+        self.recovered.add(table)
+
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         table, row = value
+        self._recover_once(table)
         self.buffer.add(row)
         count = (self.count.value() or 0) + 1
         self.count.update(count)
@@ -255,6 +272,7 @@ class LakeSink(KeyedProcessFunction):
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         self.timer.clear()
+        self._recover_once(ctx.get_current_key())
         self._flush(ctx.get_current_key())
         return iter(())
 
@@ -262,9 +280,10 @@ class LakeSink(KeyedProcessFunction):
         rows = list(self.buffer.get() or [])
         if not rows:
             return
-        self.flushes += 1
-        stem = f"part-{now_ms()}-{self.subtask}-{self.flushes:06d}"
-        paths = self.writer.write(table, rows, stem)  # raises on I/O failure: the job restarts from the checkpoint
+        flush_no = (self.flush_no.value() or 0) + 1
+        # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
+        paths = self.writer.commit(table, rows, self.lineage.value(), flush_no)
+        self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()
         self.rows_written.inc(len(rows))

@@ -1,13 +1,21 @@
 """Writing curated rows as Parquet to a local folder or S3, Hive-partitioned by UTC date and hour.
 
-pyarrow.fs handles both ``s3://`` (with an endpoint override for moto) and local paths. Each
-call writes whole files with names that carry the table, partition, writer and a sequence,
-so nothing is appended in place and a half-written file is never visible under its final
-name on S3 (a PUT is atomic); locally files are written to a temporary name and renamed.
+pyarrow.fs handles both ``s3://`` (with an endpoint override for moto) and local paths. Files
+are whole objects: nothing is appended in place, a half-written file is never visible under
+its final name (an S3 PUT is atomic; locally a temporary name is renamed).
+
+Exactly once across restarts (``commit`` and ``recover``): the sink numbers its flushes and
+keeps the number in Flink state. Before writing flush N it writes a small journal entry
+``_journal/<table>/<lineage>/<N>.json`` naming the files it will write. After a restore the
+state holds the number of the last flush the checkpoint saw; every journal entry above it
+belongs to flushes whose rows are about to be replayed, so ``recover`` deletes their files
+before anything is written again. ``lineage`` is a random id kept in state, so a new job
+never touches an earlier job's files, and a restored one finds its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -64,3 +72,47 @@ class LakeWriter:
                 pq.write_table(batch, path, filesystem=self.fs, compression="zstd")
             written.append(path)
         return written
+
+    # ---- exactly-once commit ------------------------------------------------------------
+    def _journal_dir(self, table: str, lineage: str) -> str:
+        return f"{self.root}/_journal/{table}/{lineage}"
+
+    def commit(self, table: str, rows: list[dict], lineage: str, flush_no: int) -> list[str]:
+        """Write one flush, journaled first; deterministic names, so a retry overwrites."""
+        stem = f"part-{lineage}-{flush_no:010d}"
+        partitions = sorted({partition_of(r[PARTITION_TIME[table]]) for r in rows})
+        planned = [f"{self.root}/{table}/{p}/{stem}.parquet" for p in partitions]
+        journal = self._journal_dir(table, lineage)
+        if self.is_local:
+            self.fs.create_dir(journal, recursive=True)
+        with self.fs.open_output_stream(f"{journal}/{flush_no:010d}.json") as f:
+            f.write(json.dumps({"flush": flush_no, "files": planned}).encode())
+        written = self.write(table, rows, stem)
+        assert sorted(written) == sorted(planned)
+        return written
+
+    def recover(self, table: str, lineage: str, last_flush: int, keep: int = 20) -> list[str]:
+        """Delete files of flushes after ``last_flush`` (they will be replayed); prune old journal entries."""
+        journal = self._journal_dir(table, lineage)
+        try:
+            entries = self.fs.get_file_info(pafs.FileSelector(journal, allow_not_found=True))
+        except FileNotFoundError:
+            return []
+        removed = []
+        for info in sorted(entries, key=lambda i: i.path):
+            if not info.base_name.endswith(".json"):
+                continue
+            flush_no = int(info.base_name[:-5])
+            if flush_no > last_flush:
+                with self.fs.open_input_stream(info.path) as f:
+                    planned = json.loads(f.read())["files"]
+                for path in planned:
+                    try:
+                        self.fs.delete_file(path)
+                        removed.append(path)
+                    except FileNotFoundError:
+                        pass  # the flush died before writing this one
+                self.fs.delete_file(info.path)
+            elif flush_no <= last_flush - keep:
+                self.fs.delete_file(info.path)  # long committed: its journal entry is no longer needed
+        return removed

@@ -136,12 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     interrupted = False
     try:
         res = create_resources(moto.endpoint)
-        print(f"run: Kinesis stream {res.stream_name} (2 shards), SNS topic, SQS pager queue created", flush=True)
+        print(f"run: Kinesis stream {res.stream_name} (2 shards), SNS topic, SQS pager queue, alert ledger created",
+              flush=True)
         config_path = run_dir / "config.json"
         groups = {
             "aws": {"region": res.region, "endpoint.url": res.endpoint},
             "source": {"stream.name": res.stream_name},
-            "alerts": {"topic.arn": res.topic_arn},
+            "alerts": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table},
             "lake": {"path": str(lake), "flush.interval.ms": "2000"},
             "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000"},
         }

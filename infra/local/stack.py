@@ -85,12 +85,13 @@ class LocalResources:
     stream_name: str
     topic_arn: str
     queue_url: str
+    ledger_table: str
 
 
 def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str = "wardwatch-vitals",
                      shards: int = 2, topic_name: str = "wardwatch-alerts",
-                     queue_name: str = "wardwatch-pager") -> LocalResources:
-    """Kinesis stream, SNS topic, and an SQS 'pager' queue subscribed to the topic."""
+                     queue_name: str = "wardwatch-pager", ledger_table: str | None = None) -> LocalResources:
+    """Kinesis stream, SNS topic, an SQS 'pager' queue subscribed to it, and the alert ledger (DynamoDB)."""
     kinesis = aws.client("kinesis", region, endpoint)
     kinesis.create_stream(StreamName=stream_name, ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(StreamName=stream_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
@@ -105,7 +106,11 @@ def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str 
                        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}],
     })})
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return LocalResources(endpoint, region, stream_name, topic_arn, queue_url)
+    ledger_table = ledger_table or f"{topic_name}-ledger"
+    aws.client("dynamodb", region, endpoint).create_table(
+        TableName=ledger_table, KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "alert_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    return LocalResources(endpoint, region, stream_name, topic_arn, queue_url, ledger_table)
 
 
 def receive_pages(sqs, queue_url: str, wait_s: int = 1) -> list[dict]:
