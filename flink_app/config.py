@@ -67,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Where checkpoints are kept locally (MSF manages its own)."),
     Setting("job", "restore.from", str, "",
             "Checkpoint or savepoint path to restore from; 'latest' picks the newest under checkpoint.dir."),
+    Setting("job", "lineage", str, "",
+            "Identity of this job's lake output across restores. Empty: a new one on a fresh start, the "
+            "restored checkpoint's on a restore (locally). On MSF set it per application and change it "
+            "when starting without a snapshot."),
     Setting("job", "python.executable", str, "",
             "Python that PEMJA starts for thread-mode operators; empty means this interpreter."),
     Setting("detection", "persistence.ms", int, 20000,

@@ -19,6 +19,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
 from flink_app.config import Config
+from flink_app.lineage import resolve
 from flink_app.operators import (
     ALERT_TAG,
     DEAD_LETTER_TAG,
@@ -35,16 +36,10 @@ log = logging.getLogger("wardwatch")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def latest_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest completed checkpoint (a chk-N folder holding _metadata) under checkpoint_dir."""
-    found = sorted(checkpoint_dir.glob("*/chk-*/_metadata"), key=lambda p: p.stat().st_mtime)
-    return str(found[-1].parent) if found else None
-
-
 def flink_configuration(cfg: Config) -> Configuration:
     conf = Configuration()
     python = cfg["job.python.executable"] or sys.executable
-    checkpoint_dir = Path(cfg["job.checkpoint.dir"]).resolve()
+    checkpoint_dir = Path(cfg["job.checkpoint.dir"]).resolve() / cfg["job.lineage"]
     settings = {
         # Thread mode runs Python operators inside the JVM via PEMJA (DESIGN.md: ~8x the
         # throughput of process mode for keyed state + timers).
@@ -60,12 +55,12 @@ def flink_configuration(cfg: Config) -> Configuration:
         "restart-strategy.type": "exponential-delay",
         "pipeline.name": "wardwatch",
     }
-    restore = cfg["job.restore.from"]
-    if restore == "latest":
-        restore = latest_checkpoint(checkpoint_dir) or ""
+    restore = cfg["job.restore.from"]  # made definite by lineage.resolve
     if restore:
         settings["execution.state-recovery.path"] = restore
-        log.info("restoring from %s", restore)
+        log.info("restoring from %s (lineage %s)", restore, cfg["job.lineage"])
+    else:
+        log.info("starting fresh (lineage %s)", cfg["job.lineage"])
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
@@ -99,6 +94,7 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
 
 
 def run(cfg: Config) -> None:
+    cfg = resolve(cfg)
     # PEMJA's embedded interpreter imports our packages from PYTHONPATH.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     # PEMJA locates its interpreter through the `python` on PATH: put this interpreter's bin

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pyflink.common import Types
@@ -240,7 +239,7 @@ class LakeSink(KeyedProcessFunction):
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
         self.flush_no = runtime_context.get_state(ValueStateDescriptor("flush_no", Types.LONG()))
-        self.lineage = runtime_context.get_state(ValueStateDescriptor("lineage", Types.STRING()))
+        self.lineage = self.cfg["job.lineage"]
         self.recovered: set[str] = set()
         group = runtime_context.get_metrics_group()
         self.rows_written = group.counter("lakeRowsWritten")
@@ -250,9 +249,7 @@ class LakeSink(KeyedProcessFunction):
         """First time this operator instance sees a table: undo flushes the restored state never saw."""
         if table in self.recovered:
             return
-        if self.lineage.value() is None:
-            self.lineage.update(uuid.uuid4().hex[:12])
-        removed = self.writer.recover(table, self.lineage.value(), self.flush_no.value() or 0)
+        removed = self.writer.recover(table, self.lineage, self.flush_no.value() or 0)
         if removed:
             log.warning("lake %s: removed %d file(s) written after the restored checkpoint", table, len(removed))
         self.recovered.add(table)
@@ -282,7 +279,7 @@ class LakeSink(KeyedProcessFunction):
             return
         flush_no = (self.flush_no.value() or 0) + 1
         # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
-        paths = self.writer.commit(table, rows, self.lineage.value(), flush_no)
+        paths = self.writer.commit(table, rows, self.lineage, flush_no)
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from flink_app.io import aws
-from flink_app.job import latest_checkpoint
+from flink_app.lineage import latest_checkpoint
 from infra.local.stack import create_resources, receive_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,13 +84,13 @@ def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoi
 
     kinesis = aws.client("kinesis", res.region, res.endpoint)
 
-    def produce():  # ~250 readings/s for ~20 s, so the kills land mid-stream
+    def produce():  # ~125 readings/s for ~40 s, so both kills land mid-stream
         for i in range(0, len(records), 50):
             batch = records[i:i + 50]
             resp = kinesis.put_records(StreamName=res.stream_name, Records=[
                 {"Data": json.dumps(r).encode(), "PartitionKey": r["patient_id"]} for r in batch])
             assert resp["FailedRecordCount"] == 0
-            time.sleep(0.2)
+            time.sleep(0.4)
 
     log = tmp_path / "job.log"
     producer = threading.Thread(target=produce)
