@@ -1,6 +1,7 @@
 """Builds and runs the WardWatch job graph.
 
-    heartbeat (datagen) -> shard fan-out -> key_by shard -> ShardReader (GetRecords, positions in state)
+    heartbeat (datagen) -> key_by stream -> StreamReader (GetRecords per shard, parents before children,
+                                                        positions in map state)
       -> Parse --(side)--> dead_letter
       -> key_by patient -> PatientProcess (carry-forward, enrich, detect) -> vitals, encounters
                              '--(side)--> PublishAlerts (SNS) -> alerts (+ dead_letter on failure)
@@ -28,8 +29,7 @@ from flink_app.operators import (
     Parse,
     PatientProcess,
     PublishAlerts,
-    ShardFanout,
-    ShardReader,
+    StreamReader,
 )
 
 log = logging.getLogger("wardwatch")
@@ -76,10 +76,10 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     """)
     ticks = t_env.to_data_stream(t_env.from_path("heartbeat"))
     # Explicit uids: a restored checkpoint finds each operator's state by them.
-    shards = (ticks.flat_map(ShardFanout(cfg), output_type=Types.STRING()).set_parallelism(1)
-              .name("shard-fanout").uid("shard-fanout"))
-    raw = (shards.key_by(lambda s: s, key_type=Types.STRING())
-           .process(ShardReader(cfg), output_type=PICKLED).name("kinesis-shard-reader").uid("kinesis-shard-reader"))
+    stream = cfg["source.stream.name"]
+    raw = (ticks.map(lambda _: stream, output_type=Types.STRING()).name("tick").uid("tick")
+           .key_by(lambda s: s, key_type=Types.STRING())
+           .process(StreamReader(cfg), output_type=PICKLED).name("kinesis-reader").uid("kinesis-reader"))
     parsed = raw.process(Parse(), output_type=PICKLED).name("parse").uid("parse")
     patients = (parsed.key_by(lambda t: t[0].patient_id, key_type=Types.STRING())
                 .process(PatientProcess(cfg), output_type=PICKLED).name("patient-enrich-detect")

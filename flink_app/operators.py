@@ -1,6 +1,6 @@
 """Flink operators: thin adapters that hold state and call the plain-Python modules.
 
-Source (heartbeat -> shard fan-out -> keyed shard reader), parse (dead letters to a side
+Source (heartbeat -> stream reader keyed by stream, shard positions in map state), parse (dead letters to a side
 output), per-patient processing (carry-forward, enrichment, detection; alerts to a side
 output), alert publishing, and the lake sink (keyed by table, rows buffered in checkpointed
 list state, flushed on a timer).
@@ -15,13 +15,12 @@ import traceback
 from botocore.exceptions import BotoCoreError, ClientError
 from pyflink.common import Types
 from pyflink.datastream import (
-    FlatMapFunction,
     KeyedProcessFunction,
     OutputTag,
     ProcessFunction,
     RuntimeContext,
 )
-from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from alerts.ledger import AlertLedger
 from alerts.publish import PublishError, SnsPublisher, sns_message
@@ -30,7 +29,7 @@ from flink_app.config import Config
 from flink_app.detect import Detector, PatientState, alert_row
 from flink_app.enrich import enrich
 from flink_app.io import aws
-from flink_app.io.kinesis_reader import KinesisShardReader
+from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
 from flink_app.io.lake import LakeWriter
 from flink_app.schema.events import EncounterEvent, InvalidRecord, decode, encode
 
@@ -53,32 +52,13 @@ def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = 
             "kinesis_seq": seq, "arrival_ts": arrival_ms, "processed_ts": now_ms()}
 
 
-class ShardFanout(FlatMapFunction):
-    """On each heartbeat tick, emit the ids of the stream's shards (ListShards, cached)."""
+class StreamReader(KeyedProcessFunction):
+    """Keyed by stream name: on each heartbeat tick, one GetRecords per readable shard.
 
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
-        self.shards: list[str] = []
-        self.listed_at = 0.0
-
-    def open(self, runtime_context: RuntimeContext):
-        c = self.cfg
-        client = aws.client("kinesis", c["aws.region"], c["aws.endpoint.url"])
-        self.reader = KinesisShardReader(client, c["source.stream.name"])
-
-    def flat_map(self, value):
-        now = time.monotonic()
-        if now - self.listed_at > self.cfg["source.shard.discovery.interval.ms"] / 1000 or not self.shards:
-            try:
-                self.shards = [s["ShardId"] for s in self.reader.list_shards()]
-                self.listed_at = now
-            except Exception as exc:  # a transient AWS error must not fail the job; retry next tick
-                log.warning("ListShards failed: %s", exc)
-        yield from self.shards
-
-
-class ShardReader(KeyedProcessFunction):
-    """Keyed by shard id: one GetRecords per tick, position kept in state for exactly-once resume."""
+    Shard positions live in MapState, so a restore resumes right after the last record the
+    checkpoint saw. One key per stream lets the reader order parents before children after a
+    reshard (``StreamPoller``); per-reading work is spread by the key_by patient downstream.
+    """
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -86,26 +66,25 @@ class ShardReader(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         c = self.cfg
         client = aws.client("kinesis", c["aws.region"], c["aws.endpoint.url"])
-        self.reader = KinesisShardReader(client, c["source.stream.name"], c["source.initial.position"],
-                                         c["source.initial.timestamp"], c["source.max.records.per.poll"])
-        self.position = runtime_context.get_state(ValueStateDescriptor("position", Types.STRING()))
-        self.lag_ms = 0
+        reader = KinesisShardReader(client, c["source.stream.name"], c["source.initial.position"],
+                                    c["source.initial.timestamp"], c["source.max.records.per.poll"])
+        self.poller = StreamPoller(reader, c["source.shard.discovery.interval.ms"] / 1000)
+        self.positions = runtime_context.get_map_state(MapStateDescriptor("positions", Types.STRING(), Types.STRING()))
         group = runtime_context.get_metrics_group()
-        group.gauge("millisBehindLatest", lambda: self.lag_ms)
+        group.gauge("millisBehindLatest", lambda: self.poller.lag_ms)
         self.records_in = group.counter("recordsReadFromKinesis")
 
-    def process_element(self, shard_id, ctx: KeyedProcessFunction.Context):
+    def process_element(self, stream, ctx: KeyedProcessFunction.Context):
+        positions = dict(self.positions.items())
         try:
-            result = self.reader.poll(shard_id, self.position.value())
-        except Exception as exc:  # network or service fault: log, keep the position, poll again next tick
-            log.warning("GetRecords failed on %s: %s", shard_id, exc)
+            records, changed = self.poller.poll_round(positions)
+        except Exception as exc:  # network or service fault: keep the positions, poll again next tick
+            log.warning("reading %s failed: %s", stream, exc)
             return
-        if result.millis_behind is not None:
-            self.lag_ms = result.millis_behind
-        if result.position != self.position.value():
-            self.position.update(result.position)
-        self.records_in.inc(len(result.records))
-        for r in result.records:
+        for shard_id, position in changed.items():
+            self.positions.put(shard_id, position)
+        self.records_in.inc(len(records))
+        for r in records:
             yield (r.shard_id, r.sequence_number, r.arrival_ms, r.data)
 
 

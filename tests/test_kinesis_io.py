@@ -93,3 +93,33 @@ def test_reader_latest_skips_history_and_closed_shard_ends(moto_endpoint, unique
     client.put_record(StreamName=stream, Data=b"new", PartitionKey="k")
     assert [r.data for r in reader.poll(shard, None).records] == [b"new"]
     assert reader.poll(shard, SHARD_END).position == SHARD_END
+
+
+def test_resharding_reads_parents_before_children(moto_endpoint, unique):
+    from flink_app.io.kinesis_reader import StreamPoller
+
+    client = aws.client("kinesis", "us-east-1", moto_endpoint)
+    stream = f"rs-{unique}"
+    client.create_stream(StreamName=stream, ShardCount=1)
+    client.get_waiter("stream_exists").wait(StreamName=stream)
+    for i in range(30):
+        client.put_record(StreamName=stream, Data=f"a{i}".encode(), PartitionKey=f"k{i % 3}")
+    parent = client.list_shards(StreamName=stream)["Shards"][0]
+    mid = (int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])) // 2
+    client.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(mid))
+    for i in range(30):
+        client.put_record(StreamName=stream, Data=f"b{i}".encode(), PartitionKey=f"k{i % 3}")
+    poller = StreamPoller(KinesisShardReader(client, stream, limit=7), discovery_interval_s=0)
+    positions: dict = {}
+    order = []
+    for _ in range(40):
+        eligible = poller.eligible(positions) if poller.shards else []
+        records, changed = poller.poll_round(positions)
+        positions.update(changed)
+        order += [r.data.decode() for r in records]
+        if eligible:
+            assert len(eligible) == 1 or positions.get(parent["ShardId"]) == SHARD_END
+    assert positions[parent["ShardId"]] == SHARD_END
+    assert sorted(order) == sorted([f"a{i}" for i in range(30)] + [f"b{i}" for i in range(30)])
+    first_b = min(i for i, d in enumerate(order) if d.startswith("b"))
+    assert all(d.startswith("a") for d in order[:first_b]) and len(order[:first_b]) == 30

@@ -117,3 +117,63 @@ class KinesisShardReader:
         self._backoff_s[shard_id] = delay
         self._backoff_until[shard_id] = time.monotonic() + random.uniform(0, delay)
         log.warning("GetRecords throttled on %s; backing off up to %.1fs", shard_id, delay)
+
+
+class StreamPoller:
+    """One polling round over every shard of a stream, parents before children.
+
+    After a reshard, a child shard is read only once each of its parents (ParentShardId,
+    AdjacentParentShardId) has been read to its end, or has expired from the stream, so the
+    records of one partition key keep their order across splits and merges. Positions are
+    the caller's (Flink state); this class keeps only the cached shard list.
+    """
+
+    def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0):
+        self.reader = reader
+        self.discovery_interval_s = discovery_interval_s
+        self.shards: list[dict] = []
+        self.listed_at = float("-inf")
+        self.millis_behind: dict[str, int] = {}
+
+    def _discover(self) -> None:
+        now = time.monotonic()
+        if now - self.listed_at >= self.discovery_interval_s:
+            self.shards = self.reader.list_shards()
+            self.listed_at = now
+
+    def eligible(self, positions: dict[str, str | None]) -> list[str]:
+        listed = {s["ShardId"] for s in self.shards}
+        out = []
+        for shard in self.shards:
+            parents = [p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p]
+            parents_done = all(p not in listed or positions.get(p) == SHARD_END for p in parents)
+            if parents_done and positions.get(shard["ShardId"]) != SHARD_END:
+                out.append(shard["ShardId"])
+        return out
+
+    def poll_round(self, positions: dict[str, str | None]) -> tuple[list[KinesisRecord], dict[str, str]]:
+        """(records, {shard: new position}) for one GetRecords call per eligible shard."""
+        self._discover()
+        records: list[KinesisRecord] = []
+        changed: dict[str, str] = {}
+        ending = {s["ShardId"]: s.get("SequenceNumberRange", {}).get("EndingSequenceNumber") for s in self.shards}
+        for shard_id in self.eligible(positions):
+            result = self.reader.poll(shard_id, positions.get(shard_id))
+            records.extend(result.records)
+            end = ending.get(shard_id)
+            if (not result.records and not result.throttled and end is not None and result.position not in (None, SHARD_END)
+                    and int(result.position) >= int(end)):
+                # A closed shard read up to its ending sequence number. Kinesis says so with a null
+                # NextShardIterator; some emulators (moto) never do, so check the number too.
+                result.position = SHARD_END
+            if result.millis_behind is not None:
+                self.millis_behind[shard_id] = result.millis_behind
+            if result.position is not None and result.position != positions.get(shard_id):
+                changed[shard_id] = result.position
+                if result.position == SHARD_END:
+                    self.listed_at = float("-inf")  # a shard closed: look for its children now
+        return records, changed
+
+    @property
+    def lag_ms(self) -> int:
+        return max(self.millis_behind.values(), default=0)
