@@ -49,7 +49,12 @@ def lake_rows(lake: Path, table: str) -> list[dict]:
     path = lake / table
     if not path.exists():
         return []
-    return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pylist()
+    for _ in range(10):
+        try:
+            return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pylist()
+        except FileNotFoundError:  # the restored job is undoing a flush right now: read again
+            time.sleep(0.2)
+    raise AssertionError("the lake kept changing under the reader")
 
 
 def start_job(config: Path, log: Path, restore: bool) -> subprocess.Popen:
