@@ -95,6 +95,12 @@ SETTINGS: tuple[Setting, ...] = (
             "A triage 1-2 patient waiting longer than this (minutes) alerts."),
     Setting("detection", "unit.overrides", str, "",
             "Per-unit limits, e.g. 'ICU:spo2.low=90,persistence.ms=10000;Ward-A:news2.urgent=6'."),
+    Setting("events", "out_of_orderness.ms", int, 5000,
+            "Watermark delay: how far out of order readings may arrive and still count as on time."),
+    Setting("events", "idleness.ms", int, 30000, "A stream split silent this long stops holding the watermark back."),
+    Setting("windows", "idle.close.ms", int, 30000,
+            "A window still open this long (wall clock) after its end, or after it opened for old data, "
+            "closes anyway, so a quiet stream does not hold the last minute back."),
     Setting("enrich", "carry_forward.max_age.ms", int, 5 * 3600 * 1000,
             "Oldest earlier value of an absent NEWS2 parameter that may complete a reading's score "
             "(ward observations come every 4 h)."),

@@ -15,7 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Duration, Types, WatermarkStrategy
+from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
@@ -24,16 +25,25 @@ from flink_app.lineage import resolve
 from flink_app.operators import (
     ALERT_TAG,
     DEAD_LETTER_TAG,
+    MINUTE_TAG,
     PICKLED,
     LakeSink,
     Parse,
     PatientProcess,
     PublishAlerts,
     StreamReader,
+    UnitLoadProcess,
 )
 
 log = logging.getLogger("wardwatch")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class EventTime(TimestampAssigner):
+    """Event time is the reading's (or encounter event's) own timestamp."""
+
+    def extract_timestamp(self, value, record_timestamp: int) -> int:
+        return value[0].ts_ms
 
 
 def flink_configuration(cfg: Config) -> Configuration:
@@ -81,14 +91,21 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
            .key_by(lambda s: s, key_type=Types.STRING())
            .process(StreamReader(cfg), output_type=PICKLED).name("kinesis-reader").uid("kinesis-reader"))
     parsed = raw.process(Parse(), output_type=PICKLED).name("parse").uid("parse")
-    patients = (parsed.key_by(lambda t: t[0].patient_id, key_type=Types.STRING())
+    timed = parsed.assign_timestamps_and_watermarks(
+        WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(cfg["events.out_of_orderness.ms"]))
+        .with_timestamp_assigner(EventTime())
+        .with_idleness(Duration.of_millis(cfg["events.idleness.ms"]))).name("event-time").uid("event-time")
+    patients = (timed.key_by(lambda t: t[0].patient_id, key_type=Types.STRING())
                 .process(PatientProcess(cfg), output_type=PICKLED).name("patient-enrich-detect")
                 .uid("patient-enrich-detect"))
     alerts = (patients.get_side_output(ALERT_TAG).process(PublishAlerts(cfg), output_type=PICKLED)
               .name("publish-alerts").uid("publish-alerts"))
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
     dead_rows = dead.map(lambda r: ("dead_letter", r), output_type=PICKLED).name("dead-letter").uid("dead-letter")
-    (patients.union(alerts, dead_rows)
+    units = (patients.get_side_output(MINUTE_TAG)
+             .key_by(lambda m: f"{m['hospital_id']}|{m['unit']}", key_type=Types.STRING())
+             .process(UnitLoadProcess(cfg), output_type=PICKLED).name("unit-load").uid("unit-load"))
+    (patients.union(alerts, dead_rows, units)
      .key_by(lambda t: t[0], key_type=Types.STRING())
      .process(LakeSink(cfg), output_type=PICKLED).name("lake-sink").uid("lake-sink"))
 

@@ -32,12 +32,14 @@ from flink_app.io import aws
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
 from flink_app.io.lake import LakeWriter
 from flink_app.schema.events import EncounterEvent, InvalidRecord, decode, encode
+from flink_app.windows import PATIENT_WINDOW_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 
 log = logging.getLogger("wardwatch")
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 DEAD_LETTER_TAG = OutputTag("dead_letter", PICKLED)
 ALERT_TAG = OutputTag("alerts", PICKLED)
+MINUTE_TAG = OutputTag("patient_minutes", PICKLED)
 MAX_PAYLOAD_CHARS = 65536
 
 
@@ -125,12 +127,15 @@ class PatientProcess(KeyedProcessFunction):
     def __init__(self, cfg: Config):
         self.settings = {k: v for k, v in cfg.as_dict().items() if k.startswith("detection.")}
         self.max_age_ms = cfg["enrich.carry_forward.max_age.ms"]
+        self.idle_close_ms = cfg["windows.idle.close.ms"]
 
     def open(self, runtime_context: RuntimeContext):
         self.detector = Detector(self.settings)
         self.state = runtime_context.get_state(ValueStateDescriptor("patient", PICKLED))
+        self.windows = runtime_context.get_state(ValueStateDescriptor("minutes", PICKLED))
         group = runtime_context.get_metrics_group()
         self.readings = group.counter("readingsEnriched")
+        self.late = group.counter("lateReadings")
         self.dead = group.counter("recordsDeadLettered")
         self.alert_counters: dict[str, object] = {}
         self.group = group
@@ -158,12 +163,83 @@ class PatientProcess(KeyedProcessFunction):
             yield DEAD_LETTER_TAG, dead_letter_row("enrich", reason, encode(event), shard, seq, arrival_ms)
             return
         self.state.update(state)
+        if table == "vitals":
+            row["late"] = not self._window(row, alerts, ctx)
         yield table, row
         for alert in alerts:
             if alert.rule not in self.alert_counters:
                 self.alert_counters[alert.rule] = self.group.add_group("rule", alert.rule).counter("alertsRaised")
             self.alert_counters[alert.rule].inc()
             yield ALERT_TAG, alert
+
+    def _window(self, row: dict, alerts: list, ctx) -> bool:
+        """Add a reading (and its alerts) to its 1-minute window; False when that window has closed."""
+        windows = self.windows.value() or WindowSet(PATIENT_WINDOW_MS, self.idle_close_ms)
+        timers = ctx.timer_service()
+        acc, new_timers = windows.get(row["ts"], timers.current_watermark(), timers.current_processing_time(),
+                                      PatientMinute)
+        if acc is None:
+            self.late.inc()
+            return False
+        acc.add(row)
+        for a in alerts:
+            acc.add_alert(a.severity, a.status)
+        for event_ts, proc_ts in new_timers:
+            timers.register_event_time_timer(event_ts)
+            timers.register_processing_time_timer(proc_ts)
+        self.windows.update(windows)
+        return True
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        windows = self.windows.value()
+        if windows is None:
+            return
+        timers = ctx.timer_service()
+        due = windows.due(timers.current_watermark(), timers.current_processing_time())
+        if not due:
+            return
+        self.windows.update(windows)
+        for acc in due:
+            minute = acc.row()
+            yield "vitals_1m", minute
+            yield MINUTE_TAG, minute
+
+
+class UnitLoadProcess(KeyedProcessFunction):
+    """Keyed by hospital and unit: 5-minute load from the patients' 1-minute rows."""
+
+    def __init__(self, cfg: Config):
+        self.idle_close_ms = cfg["windows.idle.close.ms"]
+        self.urgent, self.emergency = cfg["detection.news2.urgent"], cfg["detection.news2.emergency"]
+
+    def open(self, runtime_context: RuntimeContext):
+        self.windows = runtime_context.get_state(ValueStateDescriptor("unit", PICKLED))
+        self.late = runtime_context.get_metrics_group().counter("lateMinutes")
+
+    def process_element(self, minute, ctx: KeyedProcessFunction.Context):
+        windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms)
+        timers = ctx.timer_service()
+        acc, new_timers = windows.get(minute["window_start"], timers.current_watermark(),
+                                      timers.current_processing_time(), UnitLoad)
+        if acc is None:
+            self.late.inc()  # the patient's minute row is in vitals_1m; the unit window had closed
+            return
+        acc.add(minute, self.urgent, self.emergency)
+        for event_ts, proc_ts in new_timers:
+            timers.register_event_time_timer(event_ts)
+            timers.register_processing_time_timer(proc_ts)
+        self.windows.update(windows)
+        return iter(())
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        windows = self.windows.value()
+        if windows is None:
+            return
+        timers = ctx.timer_service()
+        due = windows.due(timers.current_watermark(), timers.current_processing_time())
+        self.windows.update(windows)
+        for acc in due:
+            yield "unit_load_5m", acc.row()
 
 
 class PublishAlerts(ProcessFunction):

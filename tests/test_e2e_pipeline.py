@@ -66,6 +66,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
         {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
         {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn}},
         {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
+        {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "2000"}},
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
                                                     "checkpoint.interval.ms": "2000"}},
     ]))
@@ -82,7 +83,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
             assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
             pages += receive_pages(sqs, res.queue_url, wait_s=1)
             done = (len(read_table(lake, "vitals")) >= 9 and len(read_table(lake, "dead_letter")) >= 2
-                    and len(read_table(lake, "alerts")) >= 1 and pages)
+                    and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
                 break
         time.sleep(3)  # anything extra (a duplicate, a second alert) would show up now
@@ -126,3 +127,16 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
     ]
     assert dead[1]["payload"] == payloads[-2].decode() and dead[1]["stage"] == "parse"
     assert read_table(lake, "encounters") == []
+
+    minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m")}
+    assert sorted(minutes) == ["P-1", "P-2", "P-3"]
+    m1 = minutes["P-1"]
+    assert (m1["readings"], m1["heart_rate_mean"], m1["spo2_min"], m1["news2_max"], m1["news2_band_worst"]) == (
+        5, 72, 97, 0, "low")
+    assert m1["window_start"].timestamp() * 1000 == base and m1["late_readings"] == 0
+    assert (minutes["P-3"]["alerts"], minutes["P-3"]["critical_alerts"], minutes["P-3"]["flags"]) == (
+        1, 1, ["hr_high", "spo2_low", "spo2_low_oxygen"])
+    [load] = read_table(lake, "unit_load_5m")
+    assert (load["hospital_id"], load["unit"], load["patients"], load["critical_patients"], load["readings"],
+            load["alerts"]) == ("H01", "ICU", 3, 1, 9, 1)
+    assert not any(r["late"] for r in vitals)

@@ -31,6 +31,7 @@ VITALS = pa.schema([
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("arrival_ts", TS), ("processed_ts", TS),
     ("news2_carried", pa.list_(pa.string())),  # parameters scored from an earlier reading
     ("news2_carried_max_age_s", pa.float64()),  # age of the oldest of them
+    ("late", pa.bool_()),  # behind the watermark when it arrived: its 1-minute window had closed
 ])
 
 ALERTS = pa.schema([
@@ -64,8 +65,26 @@ ENCOUNTERS = pa.schema([
     ("doctor_name", pa.string()), ("systolic_bp", pa.float64()), ("diastolic_bp", pa.float64()), ("spo2", pa.float64()),
 ])
 
+_WINDOW_VITALS = ("heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diastolic_bp", "temperature_c")
+VITALS_1M = pa.schema([
+    ("patient_id", pa.string()), ("encounter_id", pa.string()), ("hospital_id", pa.string()), ("unit", pa.string()),
+    ("bed", pa.string()), ("window_start", TS), ("window_end", TS), ("readings", pa.int32()),
+    ("late_readings", pa.int32()),
+    *[(f"{v}_{agg}", pa.float64()) for v in _WINDOW_VITALS for agg in ("min", "max", "mean")],
+    ("news2_max", pa.int16()), ("news2_band_worst", pa.string()), ("flags", pa.list_(pa.string())),
+    ("alerts", pa.int32()), ("critical_alerts", pa.int32()),
+])
+
+UNIT_LOAD_5M = pa.schema([
+    ("hospital_id", pa.string()), ("unit", pa.string()), ("window_start", TS), ("window_end", TS),
+    ("patients", pa.int32()), ("critical_patients", pa.int32()), ("urgent_patients", pa.int32()),
+    ("readings", pa.int32()), ("alerts", pa.int32()),
+])
+
 TABLES: dict[str, pa.Schema] = {
-    "vitals": VITALS, "alerts": ALERTS, "dead_letter": DEAD_LETTER, "encounters": ENCOUNTERS,
+    "vitals": VITALS, "vitals_1m": VITALS_1M, "unit_load_5m": UNIT_LOAD_5M, "alerts": ALERTS,
+    "encounters": ENCOUNTERS, "dead_letter": DEAD_LETTER,
 }
 # The column whose UTC date and hour name a row's partition.
-PARTITION_TIME = {"vitals": "ts", "alerts": "ts", "dead_letter": "processed_ts", "encounters": "ts"}
+PARTITION_TIME = {"vitals": "ts", "vitals_1m": "window_start", "unit_load_5m": "window_start", "alerts": "ts",
+                  "dead_letter": "processed_ts", "encounters": "ts"}
