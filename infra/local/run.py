@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "source": {"stream.name": res.stream_name},
             "alerts": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table},
             "lake": {"path": str(lake), "flush.interval.ms": "2000"},
+            "windows": {"idle.close.ms": "3000"},  # the last minute's windows land before the run stops
             "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000"},
         }
         config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     consumed = sum(c.get(t, {}).get("rows", 0) for t in ("vitals", "encounters")) + \
                         c.get("dead_letter", {}).get("rows", 0)
                     if consumed >= produced:
-                        time.sleep(3)  # the alerts table flushes on its own timer
+                        time.sleep(8)  # alerts and the last windows flush on their own timers
                         break
                     time.sleep(1)
             except KeyboardInterrupt:
@@ -201,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
             pager.join(timeout=3)
         moto.stop()
     counts = lake_counts(lake_files(lake) - before)
-    rows = {t: counts.get(t, {}).get("rows", 0) for t in ("vitals", "encounters", "alerts", "dead_letter")}
+    from flink_app.schema.tables import TABLES
+
+    rows = {t: counts.get(t, {}).get("rows", 0) for t in TABLES}
     files = sum(v["files"] for v in counts.values())
     consumed = rows["vitals"] + rows["encounters"] + rows["dead_letter"]
     paged = len(pager.received) if pager else 0
