@@ -1,0 +1,196 @@
+"""Whole-job benchmark: sustained readings/s through the PyFlink job, and alert latency.
+
+    .venv/bin/python -m bench.job_throughput [--backlog 50000] [--live-seconds 30] [--live-rate 500]
+
+1. Throughput: a backlog of simulated readings (1,000 patients) is put into the local Kinesis
+   first; the job then drains it. Rate = rows / (last - first processed_ts) in the lake, so
+   start-up is excluded.
+2. Latency: with the job caught up, readings stream in live at --live-rate, with a critical
+   SpO2 reading (alerts with no persistence delay) every second; latency = SNS publish time
+   (alerts.publish_ts) - arrival in Kinesis (vitals.arrival_ts) of the reading that raised it.
+3. Where the time goes: the same per-reading Python work (decode, carry-forward, enrich,
+   detect) timed alone in one process, against the job's per-reading cost.
+
+Writes bench/results/job_throughput.json. Figures are for this machine (2 cores) and moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from itertools import islice
+from pathlib import Path
+
+import orjson
+import pyarrow.dataset as ds
+
+from flink_app.io import aws
+from infra.local.stack import MotoServer, create_resources, use_local_credentials
+from producer.hospital import Simulator
+from producer.kinesis_writer import KinesisWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "job_throughput.json"
+
+
+def table(lake: Path, name: str, columns=None) -> list[dict]:
+    path = lake / name
+    if not path.exists():
+        return []
+    for _ in range(5):
+        try:
+            return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns).to_pylist()
+        except FileNotFoundError:
+            time.sleep(0.2)
+    return []
+
+
+def count(lake: Path, name: str) -> int:
+    path = lake / name
+    if not path.exists():
+        return 0
+    try:
+        return ds.dataset(path, format="parquet", partitioning="hive").count_rows()
+    except FileNotFoundError:
+        return 0
+
+
+def python_work_per_reading(events: list[bytes]) -> float:
+    """Seconds per reading of the plain-Python work the job does per reading, in one process."""
+    from flink_app.carry_forward import carry_forward
+    from flink_app.config import Config
+    from flink_app.detect import Detector, PatientState
+    from flink_app.enrich import enrich
+    from flink_app.schema.events import VitalsReading, decode
+
+    det = Detector({k: v for k, v in Config().as_dict().items() if k.startswith("detection.")})
+    states: dict[str, PatientState] = {}
+    t0 = time.perf_counter()
+    n = 0
+    for data in events:
+        ev = decode(data)
+        if not isinstance(ev, VitalsReading):
+            continue
+        st = states.setdefault(ev.patient_id, PatientState())
+        scored, carried = carry_forward(ev, st.last_seen, 5 * 3600 * 1000)
+        det.step(st, enrich(ev, scored=scored, carried=carried))
+        n += 1
+    return (time.perf_counter() - t0) / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backlog", type=int, default=50_000)
+    ap.add_argument("--live-seconds", type=int, default=30)
+    ap.add_argument("--live-rate", type=int, default=500)
+    args = ap.parse_args()
+    use_local_credentials()
+    work = Path(tempfile.mkdtemp(prefix="wardwatch-bench-"))
+    lake = work / "lake"
+    now = int(time.time() * 1000)
+    sim = Simulator(1000, 5, seed=3, start_ms=now - 3_600_000)
+    backlog = [orjson.dumps(e) for e in islice((e for e in sim.events() if e["type"] == "vitals"), args.backlog)]
+    per_reading_python = python_work_per_reading(backlog)
+    print(f"plain-Python work per reading (decode, carry-forward, enrich, detect): {per_reading_python * 1e6:.0f} µs")
+
+    with MotoServer(log_path=work / "moto.log") as moto:
+        res = create_resources(moto.endpoint, shards=4)
+        writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
+        t0 = time.perf_counter()
+        for data in backlog:
+            writer.put(orjson.loads(data)["patient_id"], data)
+        writer.flush()
+        print(f"backlog of {len(backlog)} readings put in {time.perf_counter() - t0:.1f} s")
+        config = work / "config.json"
+        config.write_text(json.dumps([
+            {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
+            {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
+            {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table}},
+            {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "1000"}},
+            {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(work / "chk")}},
+        ]))
+        started = time.perf_counter()
+        with open(work / "job.log", "wb") as log:
+            job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            while count(lake, "vitals") < len(backlog):
+                if job.poll() is not None or time.perf_counter() - started > 900:
+                    raise SystemExit(f"job stopped or too slow; see {work / 'job.log'}")
+                time.sleep(1)
+            rows = table(lake, "vitals", ["processed_ts"])
+            times = sorted(r["processed_ts"].timestamp() for r in rows)
+            span = times[-1] - times[0]
+            throughput = len(times) / span
+            print(f"throughput: {len(times)} readings in {span:.1f} s = {throughput:,.0f} readings/s "
+                  f"(first reading {times[0] - started - time.time() + time.perf_counter():.0f} s after launch)")
+
+            # Live phase: steady readings plus one critical reading per second.
+            live_writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
+            stop = threading.Event()
+            sent_critical = []
+
+            def live():
+                i = 0
+                t_end = time.monotonic() + args.live_seconds
+                while time.monotonic() < t_end:
+                    tick = time.monotonic()
+                    ts = int(time.time() * 1000)
+                    for k in range(args.live_rate):
+                        critical = k == 0
+                        pid = f"L-{i:06d}" if critical else f"N-{k % 200:04d}"
+                        rec = {"schema_version": 1, "type": "vitals", "reading_id": f"LIVE-{i}-{k}", "patient_id": pid,
+                               "encounter_id": "E", "hospital_id": "H09", "unit": "ICU", "bed": f"B-{k % 200}",
+                               "device_id": "m", "ts": ts, "heart_rate": 80, "spo2": 80 if critical else 97}
+                        live_writer.put(pid, orjson.dumps(rec))
+                        if critical:
+                            sent_critical.append(pid)
+                    live_writer.flush()
+                    i += 1
+                    time.sleep(max(0.0, 1 - (time.monotonic() - tick)))
+                stop.set()
+
+            th = threading.Thread(target=live)
+            th.start()
+            th.join()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                alerts = [a for a in table(lake, "alerts") if a["patient_id"].startswith("L-")]
+                if len(alerts) >= len(sent_critical):
+                    break
+                time.sleep(1)
+            vit = {r["patient_id"]: r for r in table(lake, "vitals", ["patient_id", "arrival_ts", "processed_ts"])
+                   if r["patient_id"].startswith("L-")}
+            lat = sorted((a["publish_ts"] - vit[a["patient_id"]]["arrival_ts"]).total_seconds()
+                         for a in alerts if a["publish_ts"] is not None and a["patient_id"] in vit)
+        finally:
+            os.killpg(job.pid, signal.SIGTERM)
+            job.wait(30)
+    p50 = statistics.median(lat)
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+    per_reading_job = 1 / throughput
+    print(f"alert latency (Kinesis arrival -> SNS publish), {len(lat)} alerts: p50 {p50:.2f} s, p99 {p99:.2f} s")
+    print(f"per reading: job {per_reading_job * 1e6:.0f} µs, of which the plain-Python work is "
+          f"{per_reading_python * 1e6:.0f} µs ({100 * per_reading_python / per_reading_job:.0f}%); the rest is "
+          f"framework (serialisation between Python operators, state access, the JVM/PEMJA bridge) and I/O")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "machine": {"cpus": os.cpu_count()}, "backlog_readings": len(times), "throughput_readings_per_s": round(throughput),
+        "alert_latency_s": {"p50": round(p50, 3), "p99": round(p99, 3), "alerts": len(lat),
+                            "live_rate_per_s": args.live_rate},
+        "per_reading_us": {"job": round(per_reading_job * 1e6), "plain_python_work": round(per_reading_python * 1e6)},
+    }, indent=2) + "\n")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
