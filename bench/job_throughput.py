@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=50_000)
     ap.add_argument("--live-seconds", type=int, default=30)
     ap.add_argument("--live-rate", type=int, default=500)
+    ap.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
+                    help="a job setting to benchmark with, e.g. job.parallelism=2 (repeatable)")
     args = ap.parse_args()
     use_local_credentials()
     work = Path(tempfile.mkdtemp(prefix="wardwatch-bench-"))
@@ -119,7 +121,8 @@ def main() -> None:
         ]))
         started = time.perf_counter()
         with open(work / "job.log", "wb") as log:
-            job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
+            extra = [a for s in args.set for a in ("--set", s)]
+            job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config), *extra], cwd=ROOT,
                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
@@ -184,7 +187,7 @@ def main() -> None:
           f"framework (serialisation between Python operators, state access, the JVM/PEMJA bridge) and I/O")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count()}, "backlog_readings": len(times), "throughput_readings_per_s": round(throughput),
+        "machine": {"cpus": os.cpu_count()}, "job_settings": args.set, "backlog_readings": len(times), "throughput_readings_per_s": round(throughput),
         "alert_latency_s": {"p50": round(p50, 3), "p99": round(p99, 3), "alerts": len(lat),
                             "live_rate_per_s": args.live_rate},
         "per_reading_us": {"job": round(per_reading_job * 1e6), "plain_python_work": round(per_reading_python * 1e6)},

@@ -167,6 +167,7 @@ class PatientProcess(KeyedProcessFunction):
             row["late"] = not self._window(row, alerts, ctx)
         yield table, row
         for alert in alerts:
+            alert.source_arrival_ms = arrival_ms
             if alert.rule not in self.alert_counters:
                 self.alert_counters[alert.rule] = self.group.add_group("rule", alert.rule).counter("alertsRaised")
             self.alert_counters[alert.rule].inc()
@@ -261,6 +262,8 @@ class PublishAlerts(ProcessFunction):
         self.published = group.counter("alertsPublished")
         self.failed = group.counter("alertPublishFailures")
         self.deduplicated = group.counter("alertsDeduplicated")
+        self.latency_ms = 0
+        group.gauge("alertLatencyMs", lambda: self.latency_ms)  # Kinesis arrival -> SNS accepted, last alert
 
     def process_element(self, alert, ctx: ProcessFunction.Context):
         message_id = None
@@ -272,6 +275,8 @@ class PublishAlerts(ProcessFunction):
                     if self.ledger:
                         self.ledger.mark_published(alert.alert_id, message_id)
                     self.published.inc()
+                    if alert.source_arrival_ms:
+                        self.latency_ms = now_ms() - alert.source_arrival_ms
                 else:
                     self.deduplicated.inc()  # a replay after a restore: it was paged already
             except (PublishError, ClientError, BotoCoreError) as exc:

@@ -150,6 +150,7 @@ class Alert:
     message: str
     values: dict[str, float | str | None] = field(default_factory=dict)
     news2_total: int | None = None
+    source_arrival_ms: int | None = None  # when the reading that raised it reached Kinesis (latency metric)
     schema_version: int = SCHEMA_VERSION
     type: str = "alert"
 
