@@ -43,7 +43,7 @@ class EventTime(TimestampAssigner):
     """Event time is the reading's (or encounter event's) own timestamp."""
 
     def extract_timestamp(self, value, record_timestamp: int) -> int:
-        return value[0].ts_ms
+        return min(event.ts_ms for event, _ in value[1])  # (patient id, [(event, meta), ...])
 
 
 def flink_configuration(cfg: Config) -> Configuration:
@@ -95,13 +95,13 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
         WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(cfg["events.out_of_orderness.ms"]))
         .with_timestamp_assigner(EventTime())
         .with_idleness(Duration.of_millis(cfg["events.idleness.ms"]))).name("event-time").uid("event-time")
-    patients = (timed.key_by(lambda t: t[0].patient_id, key_type=Types.STRING())
+    patients = (timed.key_by(lambda t: t[0], key_type=Types.STRING())
                 .process(PatientProcess(cfg), output_type=PICKLED).name("patient-enrich-detect")
                 .uid("patient-enrich-detect"))
     alerts = (patients.get_side_output(ALERT_TAG).process(PublishAlerts(cfg), output_type=PICKLED)
               .name("publish-alerts").uid("publish-alerts"))
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
-    dead_rows = dead.map(lambda r: ("dead_letter", r), output_type=PICKLED).name("dead-letter").uid("dead-letter")
+    dead_rows = dead.map(lambda rows: ("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
     units = (patients.get_side_output(MINUTE_TAG)
              .key_by(lambda m: f"{m['hospital_id']}|{m['unit']}", key_type=Types.STRING())
              .process(UnitLoadProcess(cfg), output_type=PICKLED).name("unit-load").uid("unit-load"))

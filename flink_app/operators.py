@@ -86,26 +86,34 @@ class StreamReader(KeyedProcessFunction):
         for shard_id, position in changed.items():
             self.positions.put(shard_id, position)
         self.records_in.inc(len(records))
-        for r in records:
-            yield (r.shard_id, r.sequence_number, r.arrival_ms, r.data)
+        if records:  # one element per round: per-element overhead, not per-record, dominates (README)
+            yield [(r.shard_id, r.sequence_number, r.arrival_ms, r.data) for r in records]
 
 
 class Parse(ProcessFunction):
-    """Decode and validate; malformed records go to the dead-letter side output with the reason."""
+    """Decode and validate a batch of records; emit one element per patient, in stream order.
+
+    Malformed records go to the dead-letter side output with the reason.
+    """
 
     def open(self, runtime_context: RuntimeContext):
         self.dead = runtime_context.get_metrics_group().counter("recordsDeadLettered")
 
-    def process_element(self, value, ctx: ProcessFunction.Context):
-        shard, seq, arrival_ms, data = value
+    def process_element(self, batch, ctx: ProcessFunction.Context):
         processed = now_ms()
-        try:
-            event = decode(data, now_ms=processed)
-        except InvalidRecord as exc:
-            self.dead.inc()
-            yield DEAD_LETTER_TAG, dead_letter_row("parse", exc.reason, data, shard, seq, arrival_ms)
-            return
-        yield event, (shard, seq, arrival_ms, processed)
+        by_patient: dict[str, list] = {}
+        dead = []
+        for shard, seq, arrival_ms, data in batch:
+            try:
+                event = decode(data, now_ms=processed)
+            except InvalidRecord as exc:
+                dead.append(dead_letter_row("parse", exc.reason, data, shard, seq, arrival_ms))
+                continue
+            by_patient.setdefault(event.patient_id, []).append((event, (shard, seq, arrival_ms, processed)))
+        if dead:
+            self.dead.inc(len(dead))
+            yield DEAD_LETTER_TAG, dead
+        yield from by_patient.items()  # (patient id, [(event, meta), ...])
 
 
 def encounter_row(event: EncounterEvent, meta: tuple) -> dict:
@@ -141,41 +149,51 @@ class PatientProcess(KeyedProcessFunction):
         self.group = group
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        event, meta = value
-        shard, seq, arrival_ms, processed = meta
+        _, items = value
         state = self.state.value() or PatientState()
-        try:
-            if isinstance(event, EncounterEvent):
-                row = encounter_row(event, meta)
-                alerts = self.detector.on_encounter(state, row)
-                table = "encounters"
-            else:
-                scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
-                row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
-                             processed_ms=processed)
-                alerts = self.detector.step(state, row)
-                table = "vitals"
-                self.readings.inc()
-        except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
-            self.dead.inc()
-            log.error("patient processing failed: %s", traceback.format_exc(limit=3))
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-            yield DEAD_LETTER_TAG, dead_letter_row("enrich", reason, encode(event), shard, seq, arrival_ms)
-            return
+        windows = self.windows.value() or WindowSet(PATIENT_WINDOW_MS, self.idle_close_ms)
+        out: dict[str, list] = {"vitals": [], "encounters": []}
+        dead, raised = [], []
+        for event, meta in items:
+            shard, seq, arrival_ms, processed = meta
+            try:
+                if isinstance(event, EncounterEvent):
+                    row = encounter_row(event, meta)
+                    alerts = self.detector.on_encounter(state, row)
+                    table = "encounters"
+                else:
+                    scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
+                    row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
+                                 processed_ms=processed)
+                    alerts = self.detector.step(state, row)
+                    table = "vitals"
+                    row["late"] = not self._window(windows, row, alerts, ctx)
+            except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
+                log.error("patient processing failed: %s", traceback.format_exc(limit=3))
+                reason = f"internal error: {type(exc).__name__}: {exc}"
+                dead.append(dead_letter_row("enrich", reason, encode(event), shard, seq, arrival_ms))
+                continue
+            out[table].append(row)
+            for alert in alerts:
+                alert.source_arrival_ms = arrival_ms
+                raised.append(alert)
         self.state.update(state)
-        if table == "vitals":
-            row["late"] = not self._window(row, alerts, ctx)
-        yield table, row
-        for alert in alerts:
-            alert.source_arrival_ms = arrival_ms
+        self.windows.update(windows)
+        self.readings.inc(len(out["vitals"]))
+        for table, rows in out.items():
+            if rows:
+                yield table, rows
+        if dead:
+            self.dead.inc(len(dead))
+            yield DEAD_LETTER_TAG, dead
+        for alert in raised:
             if alert.rule not in self.alert_counters:
                 self.alert_counters[alert.rule] = self.group.add_group("rule", alert.rule).counter("alertsRaised")
             self.alert_counters[alert.rule].inc()
             yield ALERT_TAG, alert
 
-    def _window(self, row: dict, alerts: list, ctx) -> bool:
+    def _window(self, windows: WindowSet, row: dict, alerts: list, ctx) -> bool:
         """Add a reading (and its alerts) to its 1-minute window; False when that window has closed."""
-        windows = self.windows.value() or WindowSet(PATIENT_WINDOW_MS, self.idle_close_ms)
         timers = ctx.timer_service()
         acc, new_timers = windows.get(row["ts"], timers.current_watermark(), timers.current_processing_time(),
                                       PatientMinute)
@@ -188,7 +206,6 @@ class PatientProcess(KeyedProcessFunction):
         for event_ts, proc_ts in new_timers:
             timers.register_event_time_timer(event_ts)
             timers.register_processing_time_timer(proc_ts)
-        self.windows.update(windows)
         return True
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
@@ -200,9 +217,9 @@ class PatientProcess(KeyedProcessFunction):
         if not due:
             return
         self.windows.update(windows)
-        for acc in due:
-            minute = acc.row()
-            yield "vitals_1m", minute
+        minutes = [acc.row() for acc in due]
+        yield "vitals_1m", minutes
+        for minute in minutes:
             yield MINUTE_TAG, minute
 
 
@@ -239,8 +256,8 @@ class UnitLoadProcess(KeyedProcessFunction):
         timers = ctx.timer_service()
         due = windows.due(timers.current_watermark(), timers.current_processing_time())
         self.windows.update(windows)
-        for acc in due:
-            yield "unit_load_5m", acc.row()
+        if due:
+            yield "unit_load_5m", [acc.row() for acc in due]
 
 
 class PublishAlerts(ProcessFunction):
@@ -281,9 +298,9 @@ class PublishAlerts(ProcessFunction):
                     self.deduplicated.inc()  # a replay after a restore: it was paged already
             except (PublishError, ClientError, BotoCoreError) as exc:
                 self.failed.inc()
-                yield ("dead_letter", dead_letter_row("publish", str(exc), sns_message(alert)["Message"]))
-        yield ("alerts", alert_row(alert, published=message_id is not None, message_id=message_id,
-                                   publish_ms=now_ms() if message_id else None))
+                yield ("dead_letter", [dead_letter_row("publish", str(exc), sns_message(alert)["Message"])])
+        yield ("alerts", [alert_row(alert, published=message_id is not None, message_id=message_id,
+                                    publish_ms=now_ms() if message_id else None)])
 
 
 class LakeSink(KeyedProcessFunction):
@@ -315,10 +332,10 @@ class LakeSink(KeyedProcessFunction):
         self.recovered.add(table)
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
-        table, row = value
+        table, rows = value  # a batch of rows of one table
         self._recover_once(table)
-        self.buffer.add(row)
-        count = (self.count.value() or 0) + 1
+        self.buffer.add(rows)
+        count = (self.count.value() or 0) + len(rows)
         self.count.update(count)
         if count >= self.cfg["lake.max.rows.per.file"]:
             self._flush(table)
@@ -334,7 +351,7 @@ class LakeSink(KeyedProcessFunction):
         return iter(())
 
     def _flush(self, table: str) -> None:
-        rows = list(self.buffer.get() or [])
+        rows = [row for batch in (self.buffer.get() or []) for row in batch]
         if not rows:
             return
         flush_no = (self.flush_no.value() or 0) + 1
