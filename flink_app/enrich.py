@@ -5,7 +5,7 @@ Plain Python on the clinical core. The Flink operator only calls ``enrich``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 from flink_app.clinical import (
     bp_category,
@@ -40,7 +40,7 @@ def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[
     mews = mews_score(systolic_bp=r.systolic_bp, heart_rate=r.heart_rate, respiratory_rate=r.respiratory_rate,
                       temperature_c=r.temperature_c, consciousness=r.consciousness)
     si = shock_index(heart_rate=r.heart_rate, systolic_bp=r.systolic_bp)
-    row = asdict(reading)
+    row = dict(reading.__dict__)  # shallow: every field is a scalar (asdict deep-copies, 35% of the cost)
     for drop in ("schema_version", "type", "age_years", "pregnant"):
         row.pop(drop)
     row["ts"] = row.pop("ts_ms")

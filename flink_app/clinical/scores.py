@@ -18,6 +18,8 @@ ACVPU = ("A", "C", "V", "P", "U")
 
 def chart_round(value: float, decimals: int) -> float:
     """Round half-up to chart precision (Python's round() is half-to-even: 36.05 -> 36.0)."""
+    if round(value, decimals) == value:
+        return float(value)  # already at chart precision, as nearly every device value is
     q = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
 
