@@ -89,37 +89,54 @@ def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoi
 
     kinesis = aws.client("kinesis", res.region, res.endpoint)
 
-    def produce():  # ~125 readings/s for ~40 s, so both kills land mid-stream
-        for i in range(0, len(records), 50):
-            batch = records[i:i + 50]
-            resp = kinesis.put_records(StreamName=res.stream_name, Records=[
-                {"Data": json.dumps(r).encode(), "PartitionKey": r["patient_id"]} for r in batch])
-            assert resp["FailedRecordCount"] == 0
-            time.sleep(0.4)
+    phases = [records[i:i + len(records) // 3] for i in range(0, len(records), len(records) // 3)]
+    go = [threading.Event() for _ in phases]
+
+    def produce():  # each phase streams at ~125 readings/s once its job is up, so every kill lands mid-stream
+        for phase, start in zip(phases, go, strict=True):
+            start.wait(300)
+            for i in range(0, len(phase), 50):
+                resp = kinesis.put_records(StreamName=res.stream_name, Records=[
+                    {"Data": json.dumps(r).encode(), "PartitionKey": r["patient_id"]} for r in phase[i:i + 50]])
+                assert resp["FailedRecordCount"] == 0
+                time.sleep(0.4)
+
+    def wait_for_new_checkpoint(previous: str | None) -> str:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert job.poll() is None, log.read_text()[-3000:]
+            latest = latest_checkpoint(chk)
+            if latest and (previous is None or Path(latest).parent != Path(previous).parent):
+                return latest  # the (re)started job has completed a checkpoint of its own
+            time.sleep(0.3)
+        raise AssertionError("no checkpoint from the job")
 
     log = tmp_path / "job.log"
-    producer = threading.Thread(target=produce)
+    producer = threading.Thread(target=produce, daemon=True)
     job = start_job(config, log, restore=False)
     producer.start()
     sqs = aws.client("sqs", res.region, res.endpoint)
     pages: list[dict] = []
     kills = 0
+    checkpoint = None
     try:
-        for _ in range(2):
-            # Wait for a completed checkpoint and some output, then kill without warning.
+        for k in range(2):
+            checkpoint = wait_for_new_checkpoint(checkpoint)
+            go[k].set()
+            # Let the job read part of this phase, then kill it without warning.
             deadline = time.monotonic() + 120
             seen = len(lake_rows(lake, "vitals"))
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and len(lake_rows(lake, "vitals")) <= seen + 300:
                 assert job.poll() is None, log.read_text()[-3000:]
                 pages += receive_pages(sqs, res.queue_url, wait_s=0)
-                if latest_checkpoint(chk) and len(lake_rows(lake, "vitals")) > seen + 300:
-                    break
-                time.sleep(0.5)
-            assert len(lake_rows(lake, "vitals")) < len(records), "the kill must land mid-stream"
+                time.sleep(0.3)
+            assert len(lake_rows(lake, "vitals")) < sum(len(p) for p in phases[:k + 1]), "the kill must land mid-stream"
             kill(job)
             kills += 1
             job = start_job(config, log, restore=True)
-        producer.join()
+        wait_for_new_checkpoint(checkpoint)
+        go[2].set()
+        producer.join(120)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and len({r["reading_id"] for r in lake_rows(lake, "vitals")}) < len(records):
             assert job.poll() is None, log.read_text()[-3000:]
@@ -138,7 +155,8 @@ def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoi
     assert lake_rows(lake, "dead_letter") == []
 
     opened = [p["alert"] for p in pages if p["alert"]["status"] == "open"]
-    assert sorted(a["bed"] for a in opened) == ["ICU-00", "ICU-01", "ICU-02"]
+    assert sorted(a["bed"] for a in opened) == ["ICU-00", "ICU-01", "ICU-02"], [
+        (p["alert"]["alert_id"], p["alert"]["status"], p["alert"]["ts"], p["alert"]["episode_start"]) for p in pages]
     paged = Counter(p["alert"]["alert_id"] for p in pages)
     assert [k for k, n in paged.items() if n > 1] == [], "an alert was paged twice"
     alerts = Counter(r["alert_id"] for r in lake_rows(lake, "alerts"))
