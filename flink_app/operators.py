@@ -116,6 +116,28 @@ class Parse(ProcessFunction):
         yield from by_patient.items()  # (patient id, [(event, meta), ...])
 
 
+def window_for(windows: WindowSet, ts_ms: int, ctx, factory):
+    """The open window accumulator for ``ts_ms`` (registering its closing timers), or None if late."""
+    timers = ctx.timer_service()
+    acc, new_timers = windows.get(ts_ms, timers.current_watermark(), timers.current_processing_time(), factory)
+    for event_ts, proc_ts in new_timers:
+        timers.register_event_time_timer(event_ts)
+        timers.register_processing_time_timer(proc_ts)
+    return acc
+
+
+def due_windows(state, ctx) -> list:
+    """Accumulators of the windows in ``state`` that the watermark or their deadline has closed."""
+    windows = state.value()
+    if windows is None:
+        return []
+    timers = ctx.timer_service()
+    due = windows.due(timers.current_watermark(), timers.current_processing_time())
+    if due:
+        state.update(windows)
+    return due
+
+
 def encounter_row(event: EncounterEvent, meta: tuple) -> dict:
     shard, seq, _, processed = meta
     row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
@@ -194,30 +216,19 @@ class PatientProcess(KeyedProcessFunction):
 
     def _window(self, windows: WindowSet, row: dict, alerts: list, ctx) -> bool:
         """Add a reading (and its alerts) to its 1-minute window; False when that window has closed."""
-        timers = ctx.timer_service()
-        acc, new_timers = windows.get(row["ts"], timers.current_watermark(), timers.current_processing_time(),
-                                      PatientMinute)
+        acc = window_for(windows, row["ts"], ctx, PatientMinute)
         if acc is None:
             self.late.inc()
             return False
         acc.add(row)
         for a in alerts:
             acc.add_alert(a.severity, a.status)
-        for event_ts, proc_ts in new_timers:
-            timers.register_event_time_timer(event_ts)
-            timers.register_processing_time_timer(proc_ts)
         return True
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        windows = self.windows.value()
-        if windows is None:
+        minutes = [acc.row() for acc in due_windows(self.windows, ctx)]
+        if not minutes:
             return
-        timers = ctx.timer_service()
-        due = windows.due(timers.current_watermark(), timers.current_processing_time())
-        if not due:
-            return
-        self.windows.update(windows)
-        minutes = [acc.row() for acc in due]
         yield "vitals_1m", minutes
         for minute in minutes:
             yield MINUTE_TAG, minute
@@ -236,26 +247,16 @@ class UnitLoadProcess(KeyedProcessFunction):
 
     def process_element(self, minute, ctx: KeyedProcessFunction.Context):
         windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms)
-        timers = ctx.timer_service()
-        acc, new_timers = windows.get(minute["window_start"], timers.current_watermark(),
-                                      timers.current_processing_time(), UnitLoad)
+        acc = window_for(windows, minute["window_start"], ctx, UnitLoad)
         if acc is None:
             self.late.inc()  # the patient's minute row is in vitals_1m; the unit window had closed
             return
         acc.add(minute, self.urgent, self.emergency)
-        for event_ts, proc_ts in new_timers:
-            timers.register_event_time_timer(event_ts)
-            timers.register_processing_time_timer(proc_ts)
         self.windows.update(windows)
         return iter(())
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        windows = self.windows.value()
-        if windows is None:
-            return
-        timers = ctx.timer_service()
-        due = windows.due(timers.current_watermark(), timers.current_processing_time())
-        self.windows.update(windows)
+        due = due_windows(self.windows, ctx)
         if due:
             yield "unit_load_5m", [acc.row() for acc in due]
 
