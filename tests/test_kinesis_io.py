@@ -32,6 +32,14 @@ class ThrottlingKinesis:
         return {"FailedRecordCount": sum("ErrorCode" in r for r in out), "Records": out}
 
 
+def new_stream(endpoint: str, name: str, shards: int = 1):
+    """A client and a fresh stream on the moto server."""
+    client = aws.client("kinesis", "us-east-1", endpoint)
+    client.create_stream(StreamName=name, ShardCount=shards)
+    client.get_waiter("stream_exists").wait(StreamName=name)
+    return client
+
+
 def read_all(client, stream: str) -> list[bytes]:
     reader = KinesisShardReader(client, stream)
     data = []
@@ -47,10 +55,8 @@ def read_all(client, stream: str) -> list[bytes]:
 
 
 def test_writer_with_throttling_delivers_exactly_n_distinct_records(moto_endpoint, unique):
-    client = aws.client("kinesis", "us-east-1", moto_endpoint)
     stream = f"w-{unique}"
-    client.create_stream(StreamName=stream, ShardCount=2)
-    client.get_waiter("stream_exists").wait(StreamName=stream)
+    client = new_stream(moto_endpoint, stream, 2)
     throttling = ThrottlingKinesis(client)
     writer = KinesisWriter(throttling, stream, base_delay_s=0.001)
     n = 1234
@@ -64,10 +70,8 @@ def test_writer_with_throttling_delivers_exactly_n_distinct_records(moto_endpoin
 
 
 def test_reader_resumes_after_a_sequence_number(moto_endpoint, unique):
-    client = aws.client("kinesis", "us-east-1", moto_endpoint)
     stream = f"r-{unique}"
-    client.create_stream(StreamName=stream, ShardCount=1)
-    client.get_waiter("stream_exists").wait(StreamName=stream)
+    client = new_stream(moto_endpoint, stream, 1)
     for i in range(10):
         client.put_record(StreamName=stream, Data=str(i).encode(), PartitionKey="k")
     shard = client.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
@@ -82,10 +86,8 @@ def test_reader_resumes_after_a_sequence_number(moto_endpoint, unique):
 
 
 def test_reader_latest_skips_history_and_closed_shard_ends(moto_endpoint, unique):
-    client = aws.client("kinesis", "us-east-1", moto_endpoint)
     stream = f"l-{unique}"
-    client.create_stream(StreamName=stream, ShardCount=1)
-    client.get_waiter("stream_exists").wait(StreamName=stream)
+    client = new_stream(moto_endpoint, stream, 1)
     client.put_record(StreamName=stream, Data=b"old", PartitionKey="k")
     shard = client.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
     reader = KinesisShardReader(client, stream, initial_position="LATEST")
@@ -98,10 +100,8 @@ def test_reader_latest_skips_history_and_closed_shard_ends(moto_endpoint, unique
 def test_resharding_reads_parents_before_children(moto_endpoint, unique):
     from flink_app.io.kinesis_reader import StreamPoller
 
-    client = aws.client("kinesis", "us-east-1", moto_endpoint)
     stream = f"rs-{unique}"
-    client.create_stream(StreamName=stream, ShardCount=1)
-    client.get_waiter("stream_exists").wait(StreamName=stream)
+    client = new_stream(moto_endpoint, stream, 1)
     for i in range(30):
         client.put_record(StreamName=stream, Data=f"a{i}".encode(), PartitionKey=f"k{i % 3}")
     parent = client.list_shards(StreamName=stream)["Shards"][0]
