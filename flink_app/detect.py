@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 
 from flink_app.carry_forward import LastSeen
-from flink_app.clinical.rules import NEWS2_MONITORING_MINUTES
+from flink_app.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES
 from flink_app.schema.events import Alert, iso_ms
 
 
@@ -44,7 +44,7 @@ class ThresholdRule:
     standard_scale2: str | None = None  # SpO2 rules: the standard limit for NEWS2 scale 2 patients
 
     def breached(self, value: float, limit: float) -> bool:
-        return {"<": value < limit, "<=": value <= limit, ">": value > limit, ">=": value >= limit}[self.op]
+        return COMPARISONS[self.op](value, limit)
 
     def recovered(self, value: float, limit: float) -> bool:
         if self.op in ("<", "<="):

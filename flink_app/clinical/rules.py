@@ -12,7 +12,11 @@ So 35.04 degC rounds to 35.0 and scores 3 on NEWS2; 35.05 rounds to 35.1 and sco
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+
+# The comparisons a rule may name, for the flags below and the detection limits.
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 @dataclass(frozen=True)

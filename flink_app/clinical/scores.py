@@ -245,14 +245,12 @@ def bp_category(*, systolic_bp: float | None, diastolic_bp: float | None) -> str
     raise AssertionError("BP_CATEGORIES ends with a catch-all")
 
 
-_OPS = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}
-
 
 def vital_flags(vitals: dict[str, float | None]) -> list[str]:
     """Names of the source systems' simple per-vital flags that this reading raises."""
     out = []
     for flag in rules.VITAL_FLAGS:
         value = vitals.get(flag.vital)
-        if value is not None and _OPS[flag.op](float(value), float(flag.threshold)):
+        if value is not None and rules.COMPARISONS[flag.op](float(value), float(flag.threshold)):
             out.append(flag.name)
     return out
