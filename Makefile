@@ -2,9 +2,13 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+ENV ?= dev
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: run test lint docs check-docs clean venv
+.PHONY: run test lint docs check-docs clean venv synth bundle deploy destroy
 
 # The virtualenv is (re)built when it is missing or requirements.txt changed since the last install.
 $(STAMP): requirements.txt scripts/venv.sh
@@ -12,12 +16,16 @@ $(STAMP): requirements.txt scripts/venv.sh
 
 venv: $(STAMP)
 
+# checkov pins an older boto3 than the project's, so it gets a virtualenv of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt scripts/venv.sh
+	@bash scripts/venv.sh $(CHECKOV_VENV) requirements-checkov.txt
+
 ## run: the whole pipeline on this machine (DURATION=seconds, PATIENTS, SPEED, MOTO_PORT)
 run: $(STAMP)
 	@$(PY) -m infra.local.run
 
 ## test: unit, integration and end-to-end tests (real Flink mini-cluster, moto server, Parquet)
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -27,5 +35,20 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m flink_app.docs
 
+## bundle: the MSF application zip (main.py, the packages, Python dependencies for MSF's Python)
+bundle: $(STAMP)
+	$(PY) -m infra.bundle
+
+## synth: the CloudFormation template of ENV (dev|prod) into cdk.out/, offline
+synth: $(STAMP)
+	$(PY) -m infra.deploy synth --env $(ENV)
+
+## deploy / destroy: ENV (dev|prod) to the AWS account of your credentials (needs AWS credentials)
+deploy: $(STAMP)
+	$(PY) -m infra.deploy deploy --env $(ENV)
+
+destroy: $(STAMP)
+	$(PY) -m infra.deploy destroy --env $(ENV)
+
 clean:
-	rm -rf data/run data/checkpoints .pytest_cache
+	rm -rf data/run data/checkpoints .pytest_cache cdk.out dist

@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
             "ISO-8601 start time when initial.position is AT_TIMESTAMP."),
     Setting("source", "poll.interval.ms", int, 250,
             "Pause between GetRecords calls per shard (the service allows 5 calls/s/shard)."),
-    Setting("source", "max.records.per.poll", int, 5000,
+    Setting("source", "max.records.per.poll", int, 10000,
             "GetRecords Limit (1-10000). Larger polls make larger batches: fewer, fuller elements per operator."),
     Setting("source", "shard.discovery.interval.ms", int, 10000, "How often ListShards is called."),
     Setting("alerts", "topic.arn", str, "", "SNS topic alerts are published to; empty disables publishing."),
@@ -172,12 +172,18 @@ class Config:
         return dict(self._values)
 
 
+# MSF's own group (which file to run, pyFiles): in the same properties file, not job settings.
+MSF_RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+
+
 def overrides_from_property_groups(groups: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for group in groups:
         gid = group.get("PropertyGroupId")
         if not isinstance(gid, str) or not isinstance(group.get("PropertyMap"), dict):
             raise ConfigError("each property group needs a PropertyGroupId string and a PropertyMap object")
+        if gid == MSF_RUN_OPTIONS_GROUP:
+            continue
         for key, value in group["PropertyMap"].items():
             out[f"{gid}.{key}"] = value
     return out

@@ -33,6 +33,7 @@ from flink_app.operators import (
     PublishAlerts,
     StreamReader,
     UnitLoadProcess,
+    for_sink,
 )
 
 log = logging.getLogger("wardwatch")
@@ -101,7 +102,7 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     alerts = (patients.get_side_output(ALERT_TAG).process(PublishAlerts(cfg), output_type=PICKLED)
               .name("publish-alerts").uid("publish-alerts"))
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
-    dead_rows = dead.map(lambda rows: ("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
+    dead_rows = dead.map(lambda rows: for_sink("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
     units = (patients.get_side_output(MINUTE_TAG)
              .key_by(lambda m: f"{m['hospital_id']}|{m['unit']}", key_type=Types.STRING())
              .process(UnitLoadProcess(cfg), output_type=PICKLED).name("unit-load").uid("unit-load"))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Create or refresh .venv from requirements.txt. Called by make when requirements.txt is newer
-# than the last install. Checks the prerequisites and says what is missing.
+# Create or refresh a virtualenv from a requirements file (default .venv from requirements.txt;
+# make also builds .venv-checkov from requirements-checkov.txt). Called by make when the file
+# is newer than the last install. Checks the prerequisites and says what is missing.
 set -euo pipefail
 venv="${1:-.venv}"
+requirements="${2:-requirements.txt}"
 py="${PYTHON:-}"
 if [ -z "$py" ]; then
   for candidate in python3.11 python3; do
@@ -18,11 +20,14 @@ fi
 if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
   echo "warning: no Java runtime found; 'make test' and 'make run' need Java 17 for Flink (e.g. 'apt-get install openjdk-17-jre-headless')." >&2
 fi
+if ! command -v node >/dev/null 2>&1; then
+  echo "warning: no Node.js found; the CDK app (infra/, tested by 'make test') needs Node.js 18+ for jsii (e.g. 'apt-get install nodejs')." >&2
+fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "Creating $venv with $py …"
   "$py" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-echo "Installing requirements.txt into $venv (first time: a few minutes) …"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+echo "Installing $requirements into $venv (first time: a few minutes) …"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
 touch "$venv/.installed"

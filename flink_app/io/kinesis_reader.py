@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 
 SHARD_END = "SHARD_END"  # stored instead of a sequence number once a closed shard is drained
 _THROTTLED = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
+
+
+def epoch_ms(value) -> int:
+    """Arrival time in ms from botocore's datetime or, with raw timestamps, epoch seconds."""
+    return int((value.timestamp() if isinstance(value, datetime) else float(value)) * 1000)
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ class KinesisShardReader:
             raise
         self._backoff_s.pop(shard_id, None)
         records = [
-            KinesisRecord(shard_id, r["SequenceNumber"], int(r["ApproximateArrivalTimestamp"].timestamp() * 1000),
+            KinesisRecord(shard_id, r["SequenceNumber"], epoch_ms(r["ApproximateArrivalTimestamp"]),
                           r["PartitionKey"], r["Data"])
             for r in resp["Records"]
         ]
@@ -128,12 +134,13 @@ class StreamPoller:
     the caller's (Flink state); this class keeps only the cached shard list.
     """
 
-    def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0):
+    def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0, max_concurrent_shards: int = 8):
         self.reader = reader
         self.discovery_interval_s = discovery_interval_s
         self.shards: list[dict] = []
         self.listed_at = float("-inf")
         self.millis_behind: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrent_shards, thread_name_prefix="kinesis-get-records")
 
     def _discover(self) -> None:
         now = time.monotonic()
@@ -157,8 +164,12 @@ class StreamPoller:
         records: list[KinesisRecord] = []
         changed: dict[str, str] = {}
         ending = {s["ShardId"]: s.get("SequenceNumberRange", {}).get("EndingSequenceNumber") for s in self.shards}
-        for shard_id in self.eligible(positions):
-            result = self.reader.poll(shard_id, positions.get(shard_id))
+        shard_ids = self.eligible(positions)
+        if len(shard_ids) > 1:  # GetRecords calls overlap: each waits on the network, not on the GIL
+            results = list(self._pool.map(lambda s: self.reader.poll(s, positions.get(s)), shard_ids))
+        else:
+            results = [self.reader.poll(s, positions.get(s)) for s in shard_ids]
+        for shard_id, result in zip(shard_ids, results, strict=True):
             records.extend(result.records)
             end = ending.get(shard_id)
             if (not result.records and not result.throttled and end is not None and result.position not in (None, SHARD_END)

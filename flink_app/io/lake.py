@@ -19,6 +19,7 @@ import json
 import os
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -42,7 +43,13 @@ def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> t
 
 
 def partition_of(ts_ms: int) -> str:
-    t = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    return _hour_partition(ts_ms // 3_600_000)
+
+
+@lru_cache(maxsize=8192)
+def _hour_partition(hour: int) -> str:
+    """Cached per hour: formatting a datetime per row was ~5% of the job's Python time."""
+    t = datetime.fromtimestamp(hour * 3600, tz=UTC)
     return f"dt={t:%Y-%m-%d}/hour={t:%H}"
 
 

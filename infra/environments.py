@@ -1,0 +1,81 @@
+"""Per-environment settings of the AWS deployment (dev, prod), chosen by CDK context ``env``.
+
+Plain Python (no CDK import): the stack reads these, tests read them, and `make deploy`
+checks the name before anything talks to AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+class EnvironmentError_(ValueError):
+    """An unknown environment or a bad override; the message names the context key."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    stream_mode: str = "ON_DEMAND"  # or PROVISIONED
+    shard_count: int = 2  # PROVISIONED only
+    stream_retention_hours: int = 24  # replay window after an outage
+    parallelism: int = 1
+    parallelism_per_kpu: int = 1  # Python operators: one slot per KPU leaves CPU for PEMJA
+    autoscaling: bool = False
+    checkpoint_interval_ms: int = 60_000
+    log_level: str = "INFO"
+    lake_infrequent_access_days: int = 90
+    lake_expire_days: int | None = None  # None: keep the curated lake (medical-records retention)
+    athena_results_expire_days: int = 30
+    athena_bytes_scanned_limit: int = 10 * 1024**3  # per query
+    retain_data: bool = True  # RETAIN buckets, stream, keys, table on stack deletion
+    # Example subscriptions to the alert topic, filtered by message attributes.
+    pager_severities: tuple[str, ...] = ("critical",)
+    charge_nurse_units: tuple[str, ...] = ("ICU",)
+    alert_email: str = ""  # optional email subscription (charge nurse example); empty: none
+    ops_email: str = ""  # optional email for operational alarms
+    job_lineage: str = "1"  # change when the application is started without a snapshot (README)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+ENVIRONMENTS: dict[str, Environment] = {
+    "dev": Environment("dev", retain_data=False, lake_expire_days=30, athena_bytes_scanned_limit=1024**3,
+                       log_level="INFO", checkpoint_interval_ms=60_000),
+    "prod": Environment("prod", stream_retention_hours=168, parallelism=2, autoscaling=True, retain_data=True,
+                        log_level="WARN"),
+}
+
+_OVERRIDABLE = {"stream_mode": str, "shard_count": int, "parallelism": int, "alert_email": str, "ops_email": str,
+                "job_lineage": str}
+
+
+def resolve(name: str | None, overrides: dict | None = None) -> Environment:
+    """The named environment with context overrides applied (``-c parallelism=4``)."""
+    name = name or "dev"
+    if name not in ENVIRONMENTS:
+        raise EnvironmentError_(f"context env={name!r}: choose one of {', '.join(ENVIRONMENTS)}")
+    env = ENVIRONMENTS[name]
+    changes = {}
+    for key, value in (overrides or {}).items():
+        if key not in _OVERRIDABLE or value is None:
+            continue
+        try:
+            changes[key] = _OVERRIDABLE[key](value)
+        except ValueError as exc:
+            raise EnvironmentError_(f"context {key}={value!r}: {exc}") from None
+    env = replace(env, **changes)
+    if env.stream_mode not in ("ON_DEMAND", "PROVISIONED"):
+        raise EnvironmentError_(f"context stream_mode={env.stream_mode!r}: ON_DEMAND or PROVISIONED")
+    if env.parallelism < 1 or env.shard_count < 1:
+        raise EnvironmentError_("context parallelism and shard_count must be at least 1")
+    return env
+
+
+def prefix(env: Environment) -> str:
+    """Every resource name starts with this, so two environments never collide in one account."""
+    return f"wardwatch-{env.name}"
+
+
+def tags(env: Environment) -> dict[str, str]:
+    return {"Project": "WardWatch", "Environment": env.name, "DataClassification": "PHI",
+            "ManagedBy": "aws-cdk", **env.tags}

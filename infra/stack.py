@@ -1,0 +1,48 @@
+"""The WardWatch stack: everything one environment needs, encrypted and least-privilege.
+
+    KMS keys (data, alerts; rotation on) -> Kinesis stream -> MSF application (FLINK-2_2, the
+    zip from `make bundle`) -> curated-lake bucket (Glue tables with partition projection,
+    Athena workgroup) and SNS alert topic (filtered example subscriptions) + DynamoDB alert
+    ledger; CloudWatch alarms and a dashboard on an ops topic.
+
+The pieces live in small modules (``infra/security.py``, ``storage.py``, ``streaming.py``,
+``alerting.py``, ``analytics.py``, ``monitoring.py``); this file wires them together.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.alerting import Alerting
+from infra.analytics import Analytics
+from infra.environments import Environment, prefix, tags
+from infra.monitoring import Monitoring
+from infra.security import Keys
+from infra.storage import Storage
+from infra.streaming import Streaming
+
+
+class WardWatchStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, env_settings: Environment, bundle_path: str,
+                 **kwargs) -> None:
+        super().__init__(scope, construct_id, description=f"WardWatch patient-deterioration pipeline ({env_settings.name})",
+                         **kwargs)
+        name = prefix(env_settings)
+        removal = cdk.RemovalPolicy.RETAIN if env_settings.retain_data else cdk.RemovalPolicy.DESTROY
+        keys = Keys(self, "Keys", name=name, removal=removal)
+        storage = Storage(self, "Storage", env=env_settings, name=name, keys=keys, removal=removal)
+        alerting = Alerting(self, "Alerting", env=env_settings, name=name, keys=keys, removal=removal)
+        streaming = Streaming(self, "Streaming", env=env_settings, name=name, keys=keys, storage=storage,
+                              alerting=alerting, bundle_path=bundle_path, removal=removal)
+        self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
+                                   removal=removal)
+        Monitoring(self, "Monitoring", env=env_settings, name=name, keys=keys, streaming=streaming,
+                   alerting=alerting)
+        for key, value in tags(env_settings).items():
+            cdk.Tags.of(self).add(key, value)
+        cdk.CfnOutput(self, "StreamName", value=streaming.stream.stream_name)
+        cdk.CfnOutput(self, "ApplicationName", value=streaming.application_name)
+        cdk.CfnOutput(self, "LakeBucket", value=storage.lake.bucket_name)
+        cdk.CfnOutput(self, "AlertTopicArn", value=alerting.topic.topic_arn)
+        cdk.CfnOutput(self, "AthenaWorkGroup", value=self.analytics.workgroup_name)
