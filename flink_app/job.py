@@ -20,7 +20,7 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from flink_app.config import Config
+from flink_app.config import MSF_PROPERTIES_PATH, Config, ConfigError
 from flink_app.lineage import resolve
 from flink_app.operators import (
     ALERT_TAG,
@@ -47,7 +47,8 @@ class EventTime(TimestampAssigner):
         return min(event.ts_ms for event, _ in value[1])  # (patient id, [(event, meta), ...])
 
 
-def flink_configuration(cfg: Config) -> Configuration:
+def flink_configuration(cfg: Config, managed: bool = False) -> Configuration:
+    """Flink settings. ``managed`` (on MSF): checkpointing, restore and parallelism are the service's."""
     conf = Configuration()
     python = cfg["job.python.executable"] or sys.executable
     checkpoint_dir = Path(cfg["job.checkpoint.dir"]).resolve() / cfg["job.lineage"]
@@ -66,7 +67,9 @@ def flink_configuration(cfg: Config) -> Configuration:
         "restart-strategy.type": "exponential-delay",
         "pipeline.name": "wardwatch",
     }
-    restore = cfg["job.restore.from"]  # made definite by lineage.resolve
+    if managed:
+        settings = {k: settings[k] for k in ("python.execution-mode", "pipeline.name")}
+    restore = "" if managed else cfg["job.restore.from"]  # made definite by lineage.resolve
     if restore:
         settings["execution.state-recovery.path"] = restore
         log.info("restoring from %s (lineage %s)", restore, cfg["job.lineage"])
@@ -112,6 +115,9 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
 
 
 def run(cfg: Config) -> None:
+    managed = MSF_PROPERTIES_PATH.exists()
+    if managed and not cfg["job.lineage"]:
+        raise ConfigError("setting job.lineage must be set on MSF (the CDK app sets it per application)")
     cfg = resolve(cfg)
     # PEMJA's embedded interpreter imports our packages from PYTHONPATH.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
@@ -119,6 +125,6 @@ def run(cfg: Config) -> None:
     # first, or thread-mode tasks fail with "No module named 'pemja'" and restart forever.
     python_bin = str(Path(cfg["job.python.executable"] or sys.executable).parent)
     os.environ["PATH"] = os.pathsep.join([python_bin, os.environ.get("PATH", "")])
-    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg))
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg, managed))
     build(env, cfg)
     env.execute("wardwatch")
