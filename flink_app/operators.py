@@ -54,6 +54,12 @@ def for_sink(table: str, rows: list[dict]) -> tuple[str, int, bytes]:
     return table, len(rows), pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def metrics(runtime_context: RuntimeContext):
+    """The job's metric group. MSF exports custom metrics to CloudWatch only from a group named
+    ``kinesisanalytics`` (the alarms in infra/monitoring.py read them); locally it is just a scope."""
+    return runtime_context.get_metrics_group().add_group("kinesisanalytics")
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -83,7 +89,7 @@ class StreamReader(KeyedProcessFunction):
                                     c["source.initial.timestamp"], c["source.max.records.per.poll"])
         self.poller = StreamPoller(reader, c["source.shard.discovery.interval.ms"] / 1000)
         self.positions = runtime_context.get_map_state(MapStateDescriptor("positions", Types.STRING(), Types.STRING()))
-        group = runtime_context.get_metrics_group()
+        group = metrics(runtime_context)
         group.gauge("millisBehindLatest", lambda: self.poller.lag_ms)
         self.records_in = group.counter("recordsReadFromKinesis")
 
@@ -108,7 +114,7 @@ class Parse(ProcessFunction):
     """
 
     def open(self, runtime_context: RuntimeContext):
-        self.dead = runtime_context.get_metrics_group().counter("recordsDeadLettered")
+        self.dead = metrics(runtime_context).counter("recordsDeadLettered")
 
     def process_element(self, batch, ctx: ProcessFunction.Context):
         processed = now_ms()
@@ -185,7 +191,7 @@ class PatientProcess(KeyedProcessFunction):
         self.detector = Detector(self.settings)
         self.state = runtime_context.get_state(ValueStateDescriptor("patient", PICKLED))
         self.windows = runtime_context.get_state(ValueStateDescriptor("minutes", PICKLED))
-        group = runtime_context.get_metrics_group()
+        group = metrics(runtime_context)
         self.readings = group.counter("readingsEnriched")
         self.late = group.counter("lateReadings")
         self.dead = group.counter("recordsDeadLettered")
@@ -266,7 +272,7 @@ class UnitLoadProcess(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         self.windows = runtime_context.get_state(ValueStateDescriptor("unit", PICKLED))
-        self.late = runtime_context.get_metrics_group().counter("lateMinutes")
+        self.late = metrics(runtime_context).counter("lateMinutes")
 
     def process_element(self, minute, ctx: KeyedProcessFunction.Context):
         windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms)
@@ -299,7 +305,7 @@ class PublishAlerts(ProcessFunction):
         if c["alerts.ledger.table"]:
             self.ledger = AlertLedger(aws.client("dynamodb", c["aws.region"], c["aws.endpoint.url"]),
                                       c["alerts.ledger.table"])
-        group = runtime_context.get_metrics_group()
+        group = metrics(runtime_context)
         self.published = group.counter("alertsPublished")
         self.failed = group.counter("alertPublishFailures")
         self.deduplicated = group.counter("alertsDeduplicated")
@@ -342,7 +348,7 @@ class LakeSink(KeyedProcessFunction):
         self.flush_no = runtime_context.get_state(ValueStateDescriptor("flush_no", Types.LONG()))
         self.lineage = self.cfg["job.lineage"]
         self.recovered: set[str] = set()
-        group = runtime_context.get_metrics_group()
+        group = metrics(runtime_context)
         self.rows_written = group.counter("lakeRowsWritten")
         self.files_written = group.counter("lakeFilesWritten")
 

@@ -1,0 +1,7 @@
+-- title: Patients by department
+-- source: SOURCE_SYSTEMS A report 2; dashboard Hospital Load by Department
+SELECT unit AS department, count(DISTINCT patient_id) AS patients
+FROM encounters
+WHERE dt = '${day}' AND event IN ('admission', 'transfer', 'er_triage')
+GROUP BY unit
+ORDER BY patients DESC, department

@@ -1,0 +1,7 @@
+-- title: Bed type usage
+-- source: SOURCE_SYSTEMS A report 4; dashboard Resource Utilization
+SELECT bed_type, count(*) AS admissions
+FROM encounters
+WHERE dt = '${day}' AND event IN ('admission', 'transfer')
+GROUP BY bed_type
+ORDER BY admissions DESC, bed_type

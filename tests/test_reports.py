@@ -1,0 +1,224 @@
+"""Every report on a small fixture lake against results worked out by hand; dialect lint; pruning; CLI.
+
+The fixture is written by the job's own LakeWriter (real Parquet, dt=/hour= partitions) on
+three days, so a report that ignored its day filter would count rows it must not.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from flink_app.io.lake import LakeWriter
+from reports.__main__ import main as cli
+from reports.catalog import check_day, find, load
+from reports.dialect import check
+from reports.engine import LocalAthena
+
+DAY = "2026-03-10"
+
+
+def ms(day: str, hh: int = 10, mm: int = 0) -> int:
+    return int(datetime.fromisoformat(f"{day}T{hh:02d}:{mm:02d}:00+00:00").timestamp() * 1000)
+
+
+def enc(event, pid, day, hospital, unit=None, hh=10, **kw):
+    return {"event_id": f"{event}-{pid}-{day}", "event": event, "patient_id": pid, "encounter_id": f"E-{pid}",
+            "hospital_id": hospital, "unit": unit, "ts": ms(day, hh), "processed_ts": ms(day, hh), **kw}
+
+
+ENCOUNTERS = [
+    # the report day
+    enc("admission", "P1", DAY, "H01", "ICU", bed_type="ICU", reason_for_visit="chest pain", medications=["aspirin", "morphine"],
+        critical_condition=True, is_emergency=True, doctor_id="D1", insurance_provider="Aetna", payment_method="insurance",
+        readmission_30d=True, triage_level=2),
+    enc("admission", "P2", DAY, "H01", "Ward-A", bed_type="general", reason_for_visit="headache", medications=["paracetamol"],
+        critical_condition=False, is_emergency=False, doctor_id="D1", insurance_provider="none", payment_method="cash",
+        readmission_30d=False, triage_level=4),
+    enc("admission", "P3", DAY, "H02", "Ward-A", bed_type="general", reason_for_visit="chest pain", medications=["aspirin"],
+        critical_condition=True, is_emergency=True, doctor_id="D2", insurance_provider="Cigna", payment_method="insurance",
+        readmission_30d=False, triage_level=2),
+    enc("er_triage", "P4", DAY, "H02", "ER", er_department="cardiology", triage_level=1, wait_minutes=4.0, doctor_id="D2",
+        critical_condition=True, is_emergency=True),
+    enc("er_triage", "P5", DAY, "H02", "ER", er_department="cardiology", triage_level=3, wait_minutes=40.0, doctor_id="D3",
+        critical_condition=False, is_emergency=True),
+    enc("er_triage", "P6", DAY, "H01", "ER", er_department="general ER", triage_level=2, wait_minutes=10.0, doctor_id="D2",
+        critical_condition=False, is_emergency=True),
+    enc("discharge", "P7", DAY, "H01", "Ward-B", reason_for_visit="kidney stone", length_of_stay_days=3.0,
+        treatment_minutes=90.0, covid_test="negative", readmission_30d=False),
+    enc("discharge", "P8", DAY, "H02", "ICU", reason_for_visit="stroke symptoms", length_of_stay_days=1.5,
+        treatment_minutes=240.0, covid_test="positive", readmission_30d=True),
+    enc("payment", "P7", DAY, "H01", hh=11, amount=1200.0, insurance_provider="Aetna", payment_method="insurance"),
+    enc("payment", "P8", DAY, "H02", hh=11, amount=300.0, insurance_provider="none", payment_method="cash"),
+    # earlier days: the visits of P7 and P8, and rows the day's reports must not count
+    enc("admission", "P7", "2026-03-07", "H01", "Ward-B", bed_type="private", reason_for_visit="kidney stone",
+        critical_condition=False, is_emergency=False, doctor_id="D1", readmission_30d=False),
+    enc("er_triage", "P8", "2026-03-09", "H02", "ER", er_department="neurology", triage_level=1, wait_minutes=2.0,
+        doctor_id="D2", critical_condition=True, is_emergency=True),
+    enc("admission", "P8", "2026-03-09", "H02", "ICU", bed_type="ICU", reason_for_visit="stroke symptoms",
+        critical_condition=True, is_emergency=True, doctor_id="D2", readmission_30d=True),
+    enc("admission", "P9", "2026-03-09", "H01", "Ward-A", bed_type="general", reason_for_visit="headache",
+        medications=["paracetamol"], doctor_id="D1", insurance_provider="none", readmission_30d=True),
+    enc("er_triage", "P10", "2026-02-15", "H01", "ER", er_department="general ER", triage_level=2, wait_minutes=7.0,
+        doctor_id="D2"),
+]
+
+
+def vital(pid, unit, mm, spo2, total, band, day=DAY):
+    return {"reading_id": f"R-{pid}-{day}-{mm}", "patient_id": pid, "encounter_id": f"E-{pid}", "hospital_id": "H01",
+            "unit": unit, "bed": f"{unit}-1", "ts": ms(day, 10, mm), "spo2": spo2, "news2_total": total,
+            "news2_band": band, "processed_ts": ms(day, 10, mm) + 500}
+
+
+VITALS = [vital("P1", "ICU", 0, 90.0, 7, "high"), vital("P1", "ICU", 1, 88.0, 8, "high"), vital("P1", "ICU", 2, 95.0, 2, "low"),
+          vital("P2", "Ward-A", 30, 93.0, 0, "low"), vital("P1", "ICU", 5, 70.0, 9, "high", day="2026-03-09")]
+
+
+def alert(aid, rule, severity, status, mm):
+    return {"alert_id": aid, "rule": rule, "severity": severity, "status": status, "patient_id": "P1",
+            "hospital_id": "H01", "unit": "ICU", "bed": "ICU-1", "ts": ms(DAY, 10, mm), "episode_start": ms(DAY, 10, 0)}
+
+
+ALERTS = [alert("A1", "spo2_low", "critical", "open", 0), alert("A2", "news2_urgent", "urgent", "open", 0),
+          alert("A3", "spo2_low", "critical", "re-alert", 30), alert("A4", "spo2_low", "critical", "all-clear", 50)]
+
+
+def minute(pid, unit, m, band):
+    start = ms(DAY, 12) + m * 60_000
+    return {"patient_id": pid, "hospital_id": "H01", "unit": unit, "window_start": start, "window_end": start + 60_000,
+            "readings": 1, "news2_band_worst": band}
+
+
+MINUTES = ([minute("P1", "ICU", m, "low" if m < 40 else "high") for m in range(60)]
+           + [minute("P2", "Ward-A", m, "low") for m in range(30)])
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    writer = LakeWriter(str(root))
+    for table, rows in (("encounters", ENCOUNTERS), ("vitals", VITALS), ("alerts", ALERTS), ("vitals_1m", MINUTES)):
+        writer.write(table, rows, "fixture")
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(lake):
+    return LocalAthena(str(lake))
+
+
+def rows(engine, name):
+    return [tuple(r.values()) for r in engine.run(find(name), DAY).to_pylist()]
+
+
+EXPECTED = {
+    "top_visit_reasons": [("chest pain", 2), ("headache", 1)],
+    "patients_by_department": [("ER", 3), ("Ward-A", 2), ("ICU", 1)],
+    "top_medications": [("aspirin", 2), ("morphine", 1), ("paracetamol", 1)],
+    "bed_type_usage": [("general", 2), ("ICU", 1)],
+    "treatment_duration_by_reason": [("stroke symptoms", 1, 240.0), ("kidney stone", 1, 90.0)],
+    "patients_today": [(8, 3, 3, 2)],
+    "readmission_rate": [(3, 1, 33.3)],
+    "insurance_by_payment": [("Aetna", "insurance", 1, 1200.0), ("none", "cash", 1, 300.0)],
+    "critical_by_department": [("ER", 1, 3), ("ICU", 1, 1), ("Ward-A", 1, 2)],
+    "critical_load_per_doctor": [("D1", 2, 1, 1, 1), ("D2", 1, 1, 1, 0)],
+    "branch_totals": [("H01", 2, 1, 3.0), ("H02", 1, 1, 1.5)],
+    "longest_stays": [("P7", "H01", "kidney stone", 3.0), ("P8", "H02", "stroke symptoms", 1.5)],
+    "emergency_outcomes": [("emergency", 1, 1.5, 1), ("non-emergency", 1, 3.0, 0)],
+    "covid_positivity": [(1, 2, 50.0)],
+    "uninsured_by_branch": [("H01", 1)],
+    "stay_by_bed_type": [("ICU", 1, 1.5), ("private", 1, 3.0)],
+    "er_wait_vs_department": [("cardiology", "P5", 3, 40.0, 22.0, 18.0, 1), ("cardiology", "P4", 1, 4.0, 22.0, -18.0, 2),
+                              ("general ER", "P6", 2, 10.0, 10.0, 0.0, 1)],
+    "er_critical_workload_per_doctor": [("D2", 2, 1)],
+    "er_monthly_visits": [("2026-02", 1, 1), ("2026-03", 4, 5)],
+    "er_wait_by_department_triage": [("cardiology", 1, 1, 4.0, 4.0), ("cardiology", 3, 1, 40.0, 40.0),
+                                     ("general ER", 2, 1, 10.0, 10.0)],
+    "alerts_per_unit_rule": [("H01", "ICU", "spo2_low", "critical", 2), ("H01", "ICU", "news2_urgent", "urgent", 1)],
+    "alert_burden": [("H01", "ICU", 1.0, 3, 300.0), ("H01", "Ward-A", 0.5, 0, 0.0)],
+    "news2_band_distribution": [("H01", "ICU", "high", 2, 66.7), ("H01", "ICU", "low", 1, 33.3),
+                                ("H01", "Ward-A", "low", 1, 100.0)],
+    "hours_in_news2_band": [("H01", "ICU", "high", 0.33, 1), ("H01", "ICU", "low", 0.67, 1), ("H01", "Ward-A", "low", 0.5, 1)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_report_matches_hand_worked_result(engine, name):
+    assert rows(engine, name) == EXPECTED[name]
+
+
+def test_low_oxygen_patients(engine):
+    [row] = engine.run(find("low_oxygen_patients"), DAY).to_pylist()
+    assert (row["patient_id"], row["lowest_spo2"], row["readings_below_92"]) == ("P1", 88.0, 2)
+    assert row["first_below"] == datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    assert row["last_below"] == datetime(2026, 3, 10, 10, 1, tzinfo=UTC)
+
+
+def test_sickest_patients_now(engine):
+    got = [(r["patient_id"], r["news2_total"], r["news2_band"]) for r in engine.run(find("sickest_patients_now"), DAY).to_pylist()]
+    assert got == [("P1", 2, "low"), ("P2", 0, "low")]  # the latest score, not the day's worst
+
+
+def test_data_freshness(engine):
+    got = {r["table_name"]: r["newest"] for r in engine.run(find("data_freshness"), DAY).to_pylist()}
+    assert got["vitals"] == datetime(2026, 3, 10, 10, 30, 0, 500000, tzinfo=UTC)
+    assert got["alerts"] == datetime(2026, 3, 10, 10, 50, tzinfo=UTC)
+    assert got["dead_letter"] is None  # no rows: the table still answers
+
+
+def test_every_report_is_covered_and_passes_the_dialect_lint():
+    names = {r.name.split("_", 1)[1] for r in load()}
+    assert names == set(EXPECTED) | {"low_oxygen_patients", "sickest_patients_now", "data_freshness"}
+    assert len(load()) == 27
+    for report in load():
+        assert check(report.sql) == [], report.name
+        assert "${day}" in report.sql, f"{report.name} must filter its partitions by the report day"
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("SELECT date_diff('day', a, b) FROM t", "date_diff"),
+    ("SELECT count(*) / 2 FROM t", "division"),
+    ("SELECT 100 * x / y FROM t", "division"),
+    ("SELECT format_datetime(ts, 'yyyy') FROM t", "format_datetime"),
+    ("SELECT to_iso8601(ts) FROM t", "to_iso8601"),
+])
+def test_dialect_lint_catches_what_translates_wrongly(sql, problem):
+    assert any(problem in p for p in check(sql))
+    assert check("SELECT CAST(count(*) AS DOUBLE) / 2, 100 * CAST(x AS DOUBLE) / y FROM t") == []
+
+
+def test_why_the_lint_exists(engine):
+    # The same text gives different answers: Trino divides integers as integers, DuckDB does not.
+    assert engine.con.execute("SELECT 5 / 2").fetchone()[0] == 2.5
+    assert engine.con.execute("SELECT date_diff('day', TIMESTAMP '2026-03-09 23:00', TIMESTAMP '2026-03-10 01:00')"
+                              ).fetchone()[0] == 1  # Trino: 0 whole days
+
+
+def test_day_filter_prunes_partitions(engine):
+    plan = engine.explain(find("top_visit_reasons"), DAY)
+    # DuckDB applies the dt filter to the file list before reading: the day's 2 files (hours 10 and 11) of 5.
+    assert "File Filters" in plan and "dt" in plan
+    assert "Scanning Files: 2/5" in plan
+
+
+def test_cli_writes_csvs_and_one_html_page(lake, tmp_path, capsys):
+    assert cli(["--lake", str(lake), "--day", DAY, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "[27/27]" in out
+    folder = tmp_path / DAY
+    assert len(list(folder.glob("*.csv"))) == 27
+    assert (folder / "07_readmission_rate.csv").read_text().splitlines() == [
+        '"admissions","readmissions","readmission_rate_pct"', "3,1,33.3"]
+    page = (folder / "report.html").read_text()
+    assert page.count("<section") == 27 and "data:image/png;base64," in page and "http" not in page.split("<body>")[1]
+
+
+def test_cli_refuses_bad_input(tmp_path, capsys):
+    assert cli(["--lake", str(tmp_path / "none"), "--day", DAY]) == 2
+    assert cli(["--lake", str(tmp_path), "--day", "10/03/2026"]) == 2
+    assert cli(["--lake", str(tmp_path), "--day", DAY, "--report", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no lake at" in err and "expected YYYY-MM-DD" in err and "no single report" in err
+    with pytest.raises(ValueError):
+        check_day("2026-02-30")
