@@ -6,9 +6,19 @@ the job writes; a test compares them.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from flink_app.schema.tables import TABLES
@@ -16,6 +26,22 @@ from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_columns, projection_parameters
 from infra.security import Keys
 from infra.storage import Storage
+from reports.catalog import load as load_reports
+
+ROOT = Path(__file__).resolve().parent.parent
+# The Lambda ships only what it runs: the report catalogue, its SQL and the handler.
+LAMBDA_FILES = ["reports/__init__.py", "reports/catalog.py", "reports/scheduled.py", "reports/sql/*.sql"]
+
+
+def lambda_source() -> str:
+    """A folder with just LAMBDA_FILES (CDK copies it into cdk.out while the stack is built)."""
+    stage = Path(tempfile.mkdtemp(prefix="wardwatch-lambda-"))
+    for pattern in LAMBDA_FILES:
+        for file in ROOT.glob(pattern):
+            target = stage / file.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, target)
+    return str(stage)
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -61,3 +87,49 @@ class Analytics(Construct):
                     output_location=self.results_uri,
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=keys.data.key_arn))))
+        self.workgroup.apply_removal_policy(removal)
+
+        # The reports as Athena named queries (the same SQL the local engine runs; ${day} = YYYY-MM-DD).
+        self.named_queries = []
+        for report in load_reports():
+            nq = athena.CfnNamedQuery(self, f"Report-{report.name}", database=self.database_name,
+                                      work_group=self.workgroup_name, name=f"{report.name} {report.title}"[:128],
+                                      description=report.source[:1024] or report.title, query_string=report.sql)
+            nq.node.add_dependency(self.workgroup)
+            self.named_queries.append(nq)
+        self._daily_reports(env, name, keys, storage)
+
+    def _daily_reports(self, env: Environment, name: str, keys: Keys, storage: Storage) -> None:
+        """EventBridge, every day at 06:00 UTC -> a Lambda that runs every report for yesterday."""
+        stack = cdk.Stack.of(self)
+        log_group = logs.LogGroup(self, "DailyReportsLog", log_group_name=f"{name}-daily-reports",
+                                  retention=logs.RetentionDays.THREE_MONTHS, encryption_key=keys.data,
+                                  removal_policy=cdk.RemovalPolicy.DESTROY if not env.retain_data else cdk.RemovalPolicy.RETAIN)
+        dlq = sqs.Queue(self, "DailyReportsDeadLetters", queue_name=f"{name}-daily-reports-dlq",
+                        encryption_master_key=keys.data, enforce_ssl=True, retention_period=cdk.Duration.days(14))
+        fn = lambda_.Function(
+            self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="reports.scheduled.handler",
+            code=lambda_.Code.from_asset(lambda_source()),
+            timeout=cdk.Duration.minutes(15), memory_size=256, reserved_concurrent_executions=1,
+            environment={"DATABASE": self.database_name, "WORKGROUP": self.workgroup_name,
+                         "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.data.key_arn},
+            environment_encryption=keys.data, dead_letter_queue=dlq, log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE, description="WardWatch daily reports: Athena -> CSV in S3")
+        fn.node.default_child.add_metadata("checkov", {"skip": [{
+            "id": "CKV_AWS_117", "comment": "Calls only AWS APIs (Athena, Glue, S3, KMS); no VPC resources to reach, "
+                                            "so a VPC would add NAT cost without reducing exposure."}]})
+        workgroup_arn = f"arn:{stack.partition}:athena:{stack.region}:{stack.account}:workgroup/{self.workgroup_name}"
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["athena:StartQueryExecution", "athena:GetQueryExecution"], resources=[workgroup_arn]))
+        catalog = f"arn:{stack.partition}:glue:{stack.region}:{stack.account}"
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+            resources=[f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
+                       f"{catalog}:table/{self.database_name}/*"]))
+        storage.lake.grant_read(fn)
+        storage.athena_results.grant_read_write(fn)
+        keys.data.grant_encrypt_decrypt(fn)
+        events.Rule(self, "Daily", rule_name=f"{name}-daily-reports", schedule=events.Schedule.cron(minute="0", hour="6"),
+                    targets=[targets.LambdaFunction(fn, retry_attempts=2, dead_letter_queue=dlq)])
+        self.daily_reports = fn

@@ -26,6 +26,7 @@ from infra.environments import EnvironmentError_, resolve
 from infra.glue_schema import glue_type
 from infra.local.stack import MotoServer, use_local_credentials
 from infra.monitoring import ALARMS
+from reports.catalog import load as load_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -106,6 +107,10 @@ def test_buckets_are_private_encrypted_versioned_logged_and_tls_only(dev):
                    for s in statements), bucket
 
 
+# X-Ray trace segments have no resource-level permissions: "*" is the only valid resource.
+STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
 def test_iam_is_least_privilege(dev):
     t, _ = dev
     for policy in resources(t, "AWS::IAM::Policy").values():
@@ -113,7 +118,7 @@ def test_iam_is_least_privilege(dev):
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             resources_ = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), s
-            assert "*" not in resources_, s
+            assert "*" not in resources_ or set(actions) <= STAR_RESOURCE_OK, s
     role = next(iter(resources(t, "AWS::IAM::Role").values()))
     principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert principal["Principal"] == {"Service": "kinesisanalytics.amazonaws.com"}
@@ -186,6 +191,17 @@ def test_environments_differ_where_they_should(dev, prod):
         resolve("staging")
 
 
+def test_reports_are_named_queries_and_run_daily(dev):
+    t, _ = dev
+    queries = resources(t, "AWS::Athena::NamedQuery")
+    assert sorted(q["Properties"]["QueryString"] for q in queries.values()) == sorted(r.sql for r in load_reports())
+    assert all(q["Properties"]["WorkGroup"] == "wardwatch-dev-analytics" for q in queries.values())
+    t.has_resource_properties("AWS::Lambda::Function", {
+        "Runtime": "python3.12", "Handler": "reports.scheduled.handler", "ReservedConcurrentExecutions": 1,
+        "KmsKeyArn": Match.any_value(), "DeadLetterConfig": Match.any_value(), "TracingConfig": {"Mode": "Active"}})
+    t.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(0 6 * * ? *)", "State": "ENABLED"})
+
+
 # ---- Glue tables == the Parquet the job writes ------------------------------------------
 
 def test_glue_tables_match_the_parquet_the_job_writes(dev, tmp_path):
@@ -212,7 +228,9 @@ def test_glue_tables_match_the_parquet_the_job_writes(dev, tmp_path):
 @pytest.mark.parametrize("which", ["dev", "prod"])
 def test_cfn_lint_is_clean(which, request):
     _, path = request.getfixturevalue(which)
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True)
+    # W3005 (redundant DependsOn) is CDK's own: a Lambda depends on its role and the role's policy.
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(path), "--ignore-checks", "W3005"],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
