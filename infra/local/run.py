@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{consumed} consumed, {rows['dead_letter']} dead-lettered, {rows['alerts']} alerts ({paged} paged), "
           f"{files} files / {sum(rows.values())} rows written under {lake}")
     print("  rows by table: " + ", ".join(f"{t} {n}" for t, n in rows.items()))
+    print(f"  reports over this lake: .venv/bin/python -m reports --lake {lake} --day <YYYY-MM-DD, UTC>")
     return 0 if files else 1
 
 
