@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flink_app.carry_forward import LastSeen
@@ -73,8 +74,25 @@ class Evaluation:
     breached: bool
     critical: bool
     recovered: bool
-    text: str  # what a nurse reads: "SpO2 88% (limit <92)"
-    values: dict
+    _text: str | None = None  # what a nurse reads: "SpO2 88% (limit <92)"
+    _values: dict | None = None
+    # Builds (text, values) when an alert needs them: most readings raise none, and formatting
+    # them for every reading was a tenth of the per-reading work.
+    describe: Callable[[], tuple[str, dict]] | None = None
+
+    def _described(self) -> None:
+        if self._text is None and self.describe is not None:
+            self._text, self._values = self.describe()
+
+    @property
+    def text(self) -> str:
+        self._described()
+        return self._text or ""
+
+    @property
+    def values(self) -> dict:
+        self._described()
+        return self._values if self._values is not None else {}
 
 
 @dataclass
@@ -91,7 +109,9 @@ class Episode:
 @dataclass
 class PatientState:
     episodes: dict[str, Episode] = field(default_factory=dict)
-    news2_history: list[tuple[int, int]] = field(default_factory=list)  # (ts, complete total), last 30 min
+    # complete NEWS2 total -> the latest time it was seen, last 30 min. The lowest total in a
+    # window needs only each total's latest sighting: at most 21 entries, however often readings come.
+    news2_history: dict[int, int] = field(default_factory=dict)
     last_band: str | None = None
     last_total: int | None = None
     last_seen: LastSeen = field(default_factory=LastSeen)  # carry-forward values
@@ -155,8 +175,8 @@ class Detector:
         is_critical = rule.breached(value, critical)
         limit = critical if is_critical else standard
         return Evaluation(rule.breached(value, standard), is_critical, rule.recovered(value, standard),
-                          f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(limit)})",
-                          {rule.vital: value, "limit": limit})
+                          describe=lambda: (f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(limit)})",
+                                            {rule.vital: value, "limit": limit}))
 
     def _score(self, name: str, row: dict, state: PatientState) -> Evaluation | None:
         total = row.get("news2_total")
@@ -165,29 +185,34 @@ class Detector:
                 return None
             urgent, emergency = self.limit("detection.news2.urgent", row["unit"]), self.limit(
                 "detection.news2.emergency", row["unit"])
+            band = row.get("news2_band")
             return Evaluation(total >= urgent, total >= emergency, total <= urgent - 2,
-                              f"NEWS2 {total} ({row.get('news2_band')})", {"news2": total})
+                              describe=lambda: (f"NEWS2 {total} ({band})", {"news2": total}))
         if name == "news2_red_score":
             scores = {p: row.get(f"news2_{p}") for p in RED_SCORE_PARAMETERS}
             known = {p: s for p, s in scores.items() if s is not None}
             if not known:
                 return None
             threes = [p for p, s in known.items() if s == 3]
-            text = "score 3 in " + ", ".join(p.replace("_", " ") for p in threes) if threes else "no parameter at 3"
-            return Evaluation(bool(threes), False, not threes, f"NEWS2 {text}", {"parameters": ",".join(threes)})
+
+            def describe():
+                text = "score 3 in " + ", ".join(p.replace("_", " ") for p in threes) if threes else "no parameter at 3"
+                return f"NEWS2 {text}", {"parameters": ",".join(threes)}
+            return Evaluation(bool(threes), False, not threes, describe=describe)
         if name == "news2_rapid_rise":
             if total is None:
                 return None
             ts = row["ts"]
-            window = [t for t in state.news2_history if ts - t[0] <= RAPID_RISE_WINDOW_MS]
+            window = [v for v, seen in state.news2_history.items() if ts - seen <= RAPID_RISE_WINDOW_MS]
             if not window:
                 return None
-            lowest = min(v for _, v in window)
+            lowest = min(window)
             ep = state.episodes.get(name)
             base = ep.baseline if ep is not None and ep.baseline is not None else lowest
             rise = self.limit("detection.news2.rapid_rise", row["unit"])
             return Evaluation(total - lowest >= rise, False, total <= base + 1,
-                              f"NEWS2 rose {lowest}→{total} within 30 min", {"news2": total, "from": lowest})
+                              describe=lambda: (f"NEWS2 rose {lowest}→{total} within 30 min",
+                                                {"news2": total, "from": lowest}))
         raise ValueError(name)
 
     # ---- the episode machine ------------------------------------------------------------
@@ -238,8 +263,11 @@ class Detector:
                                        ep.severity))
         if row.get("news2_total") is not None:
             state.last_total, state.last_band = row["news2_total"], row.get("news2_band")
-            state.news2_history = [t for t in state.news2_history if ts - t[0] <= RAPID_RISE_WINDOW_MS]
-            state.news2_history.append((ts, row["news2_total"]))
+            history = state.news2_history
+            for old in [v for v, seen in history.items() if ts - seen > RAPID_RISE_WINDOW_MS]:
+                del history[old]
+            total = row["news2_total"]
+            history[total] = max(history.get(total, ts), ts)
         return out
 
     def _realert_ms(self, row: dict, state: PatientState) -> int:

@@ -148,10 +148,16 @@ class WindowClock:
     def window_for(self, windows: WindowSet, ts_ms: int, factory):
         """The open window accumulator for ``ts_ms`` (registering its closing timers), or None if late."""
         acc, new_timers = windows.get(ts_ms, self.watermark, self.now, factory)
-        for event_ts, proc_ts in new_timers:
-            self.timers.register_event_time_timer(event_ts)
-            self.timers.register_processing_time_timer(proc_ts)
+        register(self.timers, new_timers)
         return acc
+
+
+def register(timers, new_timers: list[tuple]) -> None:
+    for event_ts, proc_ts in new_timers:
+        if event_ts is not None:
+            timers.register_event_time_timer(event_ts)
+        if proc_ts is not None:
+            timers.register_processing_time_timer(proc_ts)
 
 
 def due_windows(state, ctx) -> list:
@@ -161,8 +167,8 @@ def due_windows(state, ctx) -> list:
         return []
     timers = ctx.timer_service()
     due = windows.due(timers.current_watermark(), timers.current_processing_time())
-    if due:
-        state.update(windows)
+    register(timers, windows.next_timers())
+    state.update(windows)
     return due
 
 

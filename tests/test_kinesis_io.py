@@ -123,3 +123,32 @@ def test_resharding_reads_parents_before_children(moto_endpoint, unique):
     assert sorted(order) == sorted([f"a{i}" for i in range(30)] + [f"b{i}" for i in range(30)])
     first_b = min(i for i, d in enumerate(order) if d.startswith("b"))
     assert all(d.startswith("a") for d in order[:first_b]) and len(order[:first_b]) == 30
+
+
+def test_read_ahead_overlaps_rounds_and_never_moves_positions_by_itself(moto_endpoint, unique):
+    from flink_app.io.kinesis_reader import StreamPoller
+
+    stream = f"ra-{unique}"
+    client = new_stream(moto_endpoint, stream, 1)
+    client.put_records(StreamName=stream, Records=[{"Data": f"r{i}".encode(), "PartitionKey": "p"} for i in range(25)])
+    calls = []
+
+    class Counting(KinesisShardReader):
+        def poll(self, shard_id, position):
+            calls.append(position)
+            return super().poll(shard_id, position)
+
+    poller = StreamPoller(Counting(client, stream, limit=10), min_call_interval_s=0)
+    positions: dict = {}
+    records, changed = poller.poll_round(positions)
+    assert [r.data for r in records] == [f"r{i}".encode() for i in range(10)]
+    poller._ahead[1].result()  # a full batch: the next round was fetched in the background
+    assert len(calls) == 2 and positions == {}  # ... without moving the caller's positions
+    positions.update(changed)
+    records, changed = poller.poll_round(positions)  # taken from the read-ahead
+    assert [r.data for r in records] == [f"r{i}".encode() for i in range(10, 20)] and len(calls) >= 2
+    # The caller goes back (a restore to the first round's position): the read-ahead is dropped.
+    before = len(calls)
+    records, _ = poller.poll_round(dict(positions))
+    assert [r.data for r in records] == [f"r{i}".encode() for i in range(10, 20)]
+    assert len(calls) > before

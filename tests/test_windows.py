@@ -59,3 +59,23 @@ def test_unit_load():
     row = u.row()
     assert (row["patients"], row["critical_patients"], row["urgent_patients"], row["readings"], row["alerts"]) == (
         3, 2, 1, 40, 3)
+
+
+def test_one_pending_timer_per_kind_and_the_next_when_it_fires():
+    w = WindowSet(PATIENT_WINDOW_MS, 30_000)
+    minute = PATIENT_WINDOW_MS
+    # A backlog: three minutes of old data arrive at once (now is far later).
+    now = T + 10 * minute
+    _, first = w.get(T, watermark=0, now_ms=now, factory=PatientMinute)
+    assert first == [(T + minute - 1, now + 30_000)]
+    assert w.get(T + minute, watermark=0, now_ms=now, factory=PatientMinute)[1] == []  # later: no new timer
+    assert w.get(T + 2 * minute, watermark=0, now_ms=now, factory=PatientMinute)[1] == []
+    # The first event-time timer fires: one window closes, the next one's timer is registered.
+    assert [a.start for a in w.due(watermark=T + minute - 1, now_ms=now)] == [T]
+    assert w.next_timers() == [(T + 2 * minute - 1, None)]  # the deadline timer is still pending
+    # A window earlier than the pending timer (out of order, not late) gets its own.
+    w2 = WindowSet(PATIENT_WINDOW_MS, 30_000)
+    w2.get(T + minute, watermark=0, now_ms=0, factory=PatientMinute)
+    assert w2.get(T, watermark=0, now_ms=0, factory=PatientMinute)[1] == [(T + minute - 1, T + minute + 30_000)]
+    # Everything closes in the end, and nothing is left to register.
+    assert len(w.due(watermark=T + 3 * minute, now_ms=now)) == 2 and w.next_timers() == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -132,15 +132,26 @@ class StreamPoller:
     AdjacentParentShardId) has been read to its end, or has expired from the stream, so the
     records of one partition key keep their order across splits and merges. Positions are
     the caller's (Flink state); this class keeps only the cached shard list.
+
+    Read-ahead: while the stream is behind (a shard returned a full batch), the next round is
+    fetched in the background right after a round is handed out, so reading overlaps the
+    processing of what was read. The caller's positions still move only when it takes a round:
+    a prefetched round that is never taken (a failure, a restore) is simply read again.
     """
 
-    def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0, max_concurrent_shards: int = 8):
+    def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0, max_concurrent_shards: int = 8,
+                 read_ahead: bool = True, min_call_interval_s: float = 0.2):
         self.reader = reader
         self.discovery_interval_s = discovery_interval_s
+        self.read_ahead = read_ahead
+        self.min_call_interval_s = min_call_interval_s  # Kinesis allows 5 GetRecords calls/s per shard
         self.shards: list[dict] = []
         self.listed_at = float("-inf")
         self.millis_behind: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent_shards, thread_name_prefix="kinesis-get-records")
+        self._ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinesis-read-ahead")
+        self._ahead: tuple[dict, Future] | None = None
+        self._last_round = float("-inf")
 
     def _discover(self) -> None:
         now = time.monotonic()
@@ -160,6 +171,30 @@ class StreamPoller:
 
     def poll_round(self, positions: dict[str, str | None]) -> tuple[list[KinesisRecord], dict[str, str]]:
         """(records, {shard: new position}) for one GetRecords call per eligible shard."""
+        result = None
+        if self._ahead is not None:
+            ahead_positions, future = self._ahead
+            self._ahead = None
+            try:
+                fetched = future.result()
+                if ahead_positions == positions:  # else the caller moved (restore): read again
+                    result = fetched
+            except Exception as exc:  # surfaced by the synchronous read below if it persists
+                log.warning("read-ahead failed: %s", exc)
+        if result is None:
+            result = self._round(positions)
+        records, changed, full = result
+        if self.read_ahead and full:
+            following = {**positions, **changed}
+            self._ahead = (following, self._ahead_pool.submit(self._round, following, self._last_round))
+        return records, changed
+
+    def _round(self, positions: dict[str, str | None], not_before: float = float("-inf")):
+        """One round: (records, changed positions, whether any shard returned a full batch)."""
+        wait = not_before + self.min_call_interval_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_round = time.monotonic()
         self._discover()
         records: list[KinesisRecord] = []
         changed: dict[str, str] = {}
@@ -183,7 +218,8 @@ class StreamPoller:
                 changed[shard_id] = result.position
                 if result.position == SHARD_END:
                     self.listed_at = float("-inf")  # a shard closed: look for its children now
-        return records, changed
+        full = any(len(r.records) >= self.reader.limit for r in results)
+        return records, changed, full
 
     @property
     def lag_ms(self) -> int:
