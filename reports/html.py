@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from datetime import UTC, datetime
 
 import matplotlib
@@ -66,13 +67,34 @@ def section(report: Report, table: pa.Table) -> str:
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</section>")
 
 
+def dashboard_of(report: Report) -> str | None:
+    """The source system's dashboard a report feeds, from its ``-- source:`` line."""
+    m = re.search(r"dashboard ([A-Z][A-Za-z ]+?)(?:[.;]|$)", report.source)
+    return m.group(1).strip() if m else None
+
+
+def dashboards(results: list[tuple[Report, pa.Table]]) -> str:
+    """The dashboards of the system we replace (SOURCE_SYSTEMS A), as pictures: their reports' charts side by side."""
+    boards: dict[str, list[str]] = {}
+    for report, table in results:
+        board = dashboard_of(report)
+        img = chart(table) if board else None
+        if img:
+            boards.setdefault(board, []).append(
+                f'<figure><img alt="{html.escape(report.title)}" src="{img}">'
+                f'<figcaption><a href="#{report.name}">{html.escape(report.title)}</a></figcaption></figure>')
+    return "".join(f'<section class="board"><h2>Dashboard: {html.escape(b)}</h2><div class="row">{"".join(f)}</div></section>'
+                   for b, f in boards.items())
+
+
 def render(day: str, results: list[tuple[Report, pa.Table]], lake: str) -> str:
     toc = "".join(f'<li><a href="#{r.name}">{html.escape(r.title)}</a> ({t.num_rows})</li>' for r, t in results)
-    sections = "".join(section(r, t) for r, t in results)
+    sections = dashboards(results) + "".join(section(r, t) for r, t in results)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WardWatch reports {day}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin:.5em 0 2em}}
 td,th{{border:1px solid #ccc;padding:2px 8px;font-size:13px}}th{{background:#eef}}td.num{{text-align:right}}
-td.null{{color:#999}}.src,.note{{color:#555;font-size:12px}}img{{display:block;max-width:100%}}</style></head><body>
+td.null{{color:#999}}.src,.note{{color:#555;font-size:12px}}img{{display:block;max-width:100%}}
+.row{{display:flex;flex-wrap:wrap;gap:1em}}.row figure{{margin:0;max-width:48%}}figcaption{{font-size:12px}}</style></head><body>
 <h1>WardWatch daily reports, {day} (UTC)</h1><p class=src>Lake: {html.escape(lake)}. Generated
 {datetime.now(UTC):%Y-%m-%d %H:%M}Z by <code>python -m reports</code>; the same SQL runs on Athena.</p>
 <ol>{toc}</ol>{sections}</body></html>

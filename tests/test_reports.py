@@ -211,7 +211,11 @@ def test_cli_writes_csvs_and_one_html_page(lake, tmp_path, capsys):
     assert (folder / "07_readmission_rate.csv").read_text().splitlines() == [
         '"admissions","readmissions","readmission_rate_pct"', "3,1,33.3"]
     page = (folder / "report.html").read_text()
-    assert page.count("<section") == 27 and "data:image/png;base64," in page and "http" not in page.split("<body>")[1]
+    assert page.count('<section id="') == 27 and "data:image/png;base64," in page and "http" not in page.split("<body>")[1]
+    # The source system's six dashboards, as pictures.
+    for board in ("Patient Inflow", "Hospital Load by Department", "Financial Risk", "Doctor Critical Load",
+                  "Resource Utilization", "Longest Stay"):
+        assert f"Dashboard: {board}" in page
 
 
 def test_cli_refuses_bad_input(tmp_path, capsys):
