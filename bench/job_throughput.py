@@ -92,14 +92,17 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=50_000)
     ap.add_argument("--live-seconds", type=int, default=30)
     ap.add_argument("--live-rate", type=int, default=500)
+    ap.add_argument("--patients", type=int, default=1000, help="patients in the simulated backlog")
     ap.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
                     help="a job setting to benchmark with, e.g. job.parallelism=2 (repeatable)")
     args = ap.parse_args()
+    # SIGTERM (e.g. a timeout) must still run the clean-up below: the job runs in its own session.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     use_local_credentials()
     work = Path(tempfile.mkdtemp(prefix="wardwatch-bench-"))
     lake = work / "lake"
     now = int(time.time() * 1000)
-    sim = Simulator(1000, 5, seed=3, start_ms=now - 3_600_000)
+    sim = Simulator(args.patients, 5, seed=3, start_ms=now - 3_600_000 * max(1, 1000 // args.patients))
     backlog = [orjson.dumps(e) for e in islice((e for e in sim.events() if e["type"] == "vitals"), args.backlog)]
     per_reading_python = python_work_per_reading(backlog)
     print(f"plain-Python work per reading (decode, carry-forward, enrich, detect): {per_reading_python * 1e6:.0f} µs")
