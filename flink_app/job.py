@@ -110,7 +110,7 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
     dead_rows = dead.map(lambda rows: for_sink("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
     units = (patients.get_side_output(MINUTE_TAG)
-             .key_by(lambda m: f"{m['hospital_id']}|{m['unit']}", key_type=Types.STRING())
+             .key_by(lambda m: m[0], key_type=Types.STRING())
              .process(UnitLoadProcess(cfg), output_type=PICKLED).name("unit-load").uid("unit-load"))
     (patients.union(alerts, dead_rows, units)
      .key_by(lambda t: t[0], key_type=Types.STRING())

@@ -2,7 +2,9 @@
 close as the watermark passes them.
 
 A batch's timestamp is its earliest reading (job.EventTime), so the watermark reflects a batch
-once a later one arrives: the second put below moves it past the first six minutes.
+once a later one arrives; a patient's windows close when the patient's next batch sees that
+watermark (or on the wall-clock deadline, switched off here). So: 18 readings over six minutes,
+then one at 06:30 (the watermark moves to 06:25), then one at 06:40, which closes minutes 0-5.
 """
 
 from __future__ import annotations
@@ -48,15 +50,17 @@ def test_windows_close_on_the_watermark(moto_endpoint, unique, tmp_path):
         job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
                                start_new_session=True)
-    later = reading(99, base + 6 * 60_000 + 30_000, "P-1", "ICU-01", heart_rate=80, spo2=97)
+    later = [reading(98, base + 6 * 60_000 + 30_000, "P-1", "ICU-01", heart_rate=80, spo2=97),
+             reading(99, base + 6 * 60_000 + 40_000, "P-1", "ICU-01", heart_rate=80, spo2=97)]
     try:
         deadline = time.monotonic() + 120
-        minutes, sent_later = [], False
+        minutes = []
         while time.monotonic() < deadline and len(minutes) < 6:
             assert job.poll() is None, log.read_text()[-3000:]
-            if not sent_later and len(read_table(lake, "vitals")) == 18:
-                kinesis.put_record(StreamName=res.stream_name, Data=json.dumps(later).encode(), PartitionKey="P-1")
-                sent_later = True
+            written = len(read_table(lake, "vitals"))
+            if later and written == 20 - len(later):  # the previous batch is in: send the next
+                kinesis.put_record(StreamName=res.stream_name, Data=json.dumps(later.pop(0)).encode(),
+                                   PartitionKey="P-1")
             minutes = read_table(lake, "vitals_1m")
             time.sleep(1)
         time.sleep(2)
