@@ -17,30 +17,22 @@ PARTITION_KEYS = [{"name": "dt", "type": "string"}, {"name": "hour", "type": "in
 PROJECTION_START = "2024-01-01"  # the earliest dt Athena enumerates; older data is never written
 
 
+# Arrow type test -> Hive type, checked in order.
+_SCALARS = (
+    (pa.types.is_string, "string"), (pa.types.is_large_string, "string"), (pa.types.is_boolean, "boolean"),
+    (pa.types.is_int8, "tinyint"), (pa.types.is_int16, "smallint"), (pa.types.is_int32, "int"),
+    (pa.types.is_int64, "bigint"), (pa.types.is_float32, "float"), (pa.types.is_float64, "double"),
+    (pa.types.is_timestamp, "timestamp"), (pa.types.is_date32, "date"),
+)
+
+
 def glue_type(t: pa.DataType) -> str:
     """The Hive type Athena uses to read a Parquet column of Arrow type ``t``."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_int16(t):
-        return "smallint"
-    if pa.types.is_int32(t):
-        return "int"
-    if pa.types.is_int64(t):
-        return "bigint"
-    if pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date32(t):
-        return "date"
     if pa.types.is_list(t):
         return f"array<{glue_type(t.value_type)}>"
+    for test, name in _SCALARS:
+        if test(t):
+            return name
     raise TypeError(f"no Glue type for Arrow type {t}")
 
 
