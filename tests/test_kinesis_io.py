@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flink_app.io import aws
 from flink_app.io.kinesis_reader import SHARD_END, KinesisShardReader
@@ -152,3 +153,18 @@ def test_read_ahead_overlaps_rounds_and_never_moves_positions_by_itself(moto_end
     records, _ = poller.poll_round(dict(positions))
     assert [r.data for r in records] == [f"r{i}".encode() for i in range(10, 20)]
     assert len(calls) > before
+
+
+def test_raw_timestamps_give_the_same_arrival_time(moto_endpoint, unique):
+    stream = f"ts-{unique}"
+    client = new_stream(moto_endpoint, stream, 1)
+    client.put_record(StreamName=stream, Data=b"x", PartitionKey="p")
+    raw = aws.client("kinesis", "us-east-1", moto_endpoint, raw_timestamps=True)
+    shard = client.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    parsed = KinesisShardReader(client, stream).poll(shard, None).records[0]
+    fast = KinesisShardReader(raw, stream).poll(shard, None).records[0]
+    assert fast.arrival_ms == parsed.arrival_ms > 1_700_000_000_000
+    # ... and the setting stays on that one client.
+    assert isinstance(client.get_records(ShardIterator=client.get_shard_iterator(
+        StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"][0]
+        ["ApproximateArrivalTimestamp"], datetime)

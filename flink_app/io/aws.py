@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx.
@@ -16,7 +17,8 @@ def client(service: str, region: str, endpoint_url: str = "", raw_timestamps: bo
     JSON protocol): botocore's conversion to a tz-aware datetime was ~40% of the reader's CPU
     per record, on the job's one Python thread (bench/job_throughput profile).
     """
-    session = boto3.session.Session()
+    core = botocore.session.get_session()
     if raw_timestamps:
-        session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=lambda v: v)
-    return session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=_BOTO)
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=lambda v: v)
+    return boto3.session.Session(botocore_session=core).client(
+        service, region_name=region, endpoint_url=endpoint_url or None, config=_BOTO)
