@@ -33,7 +33,15 @@ class Alerting(Construct):
         self.topic.add_subscription(subs.SqsSubscription(
             self.pager_queue, raw_message_delivery=True,
             filter_policy={"severity": sns.SubscriptionFilter.string_filter(allowlist=list(env.pager_severities))}))
-        # Example 2: a unit's charge nurse by email, only that unit's urgent and critical alerts.
+        # Example 2: a unit's ward board (a display or integration) reads every alert of its units.
+        self.unit_queue = sqs.Queue(
+            self, "UnitBoard", queue_name=f"{name}-unit-board", encryption_master_key=keys.alerts,
+            enforce_ssl=True, retention_period=cdk.Duration.days(1),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5))
+        self.topic.add_subscription(subs.SqsSubscription(
+            self.unit_queue, raw_message_delivery=True,
+            filter_policy={"unit": sns.SubscriptionFilter.string_filter(allowlist=list(env.charge_nurse_units))}))
+        # Example 3: a unit's charge nurse by email, only that unit's urgent and critical alerts.
         if env.alert_email:
             self.topic.add_subscription(subs.EmailSubscription(env.alert_email, filter_policy={
                 "unit": sns.SubscriptionFilter.string_filter(allowlist=list(env.charge_nurse_units)),

@@ -149,7 +149,9 @@ def test_alert_topic_subscriptions_filter_by_severity_and_unit(dev, prod):
     t, _ = dev
     t.has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"severity": ["critical"]}})
-    t.resource_count_is("AWS::SNS::Subscription", 1)  # no email configured in dev
+    t.has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"unit": ["ICU"]}})
+    t.resource_count_is("AWS::SNS::Subscription", 2)  # no email configured in dev
     p, _ = prod
     p.has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "email", "Endpoint": "charge.nurse@example.org",

@@ -270,3 +270,17 @@ def test_daily_report_lambda_copies_each_athena_result_to_s3(monkeypatch):
         assert all(f"'{DAY}'" in sql and "${day}" not in sql for sql in sqls)
         with pytest.raises(ValueError, match="YYYY-MM-DD"):
             scheduled.handler({"day": "yesterday"}, athena=AthenaWritingResults(), s3=s3)
+
+
+def test_same_reports_over_the_lake_on_moto_s3(moto_endpoint, unique):
+    """The lake on S3 (moto over HTTP, DuckDB's httpfs from the pinned wheel): same answers."""
+    from flink_app.io import aws
+
+    bucket = f"lake-{unique}"
+    aws.client("s3", "us-east-1", moto_endpoint).create_bucket(Bucket=bucket)
+    writer = LakeWriter(f"s3://{bucket}/lake", "us-east-1", moto_endpoint)
+    for table, data in (("encounters", ENCOUNTERS), ("vitals", VITALS), ("alerts", ALERTS), ("vitals_1m", MINUTES)):
+        writer.write(table, data, "fixture")
+    s3_engine = LocalAthena(f"s3://{bucket}/lake", endpoint_url=moto_endpoint)
+    for name in ("emergency_outcomes", "er_wait_vs_department", "alert_burden", "top_medications"):
+        assert rows(s3_engine, name) == EXPECTED[name]
