@@ -149,13 +149,14 @@ class WindowClock:
     def window_for(self, windows: WindowSet, ts_ms: int, factory):
         """The open window accumulator for ``ts_ms`` (registering its closing timers), or None if late."""
         acc, new_timers = windows.get(ts_ms, self.watermark, self.now, factory)
-        register(self.timers, new_timers if self.event_timers else [(None, p) for _, p in new_timers])
+        register(self.timers, new_timers, self.event_timers)
         return acc
 
 
-def register(timers, new_timers: list[tuple]) -> None:
+def register(timers, new_timers: list[tuple], event_timers: bool = True) -> None:
+    """Register (event time, processing time) pairs; ``event_timers=False`` keeps only the deadlines."""
     for event_ts, proc_ts in new_timers:
-        if event_ts is not None:
+        if event_ts is not None and event_timers:
             timers.register_event_time_timer(event_ts)
         if proc_ts is not None:
             timers.register_processing_time_timer(proc_ts)
@@ -168,8 +169,7 @@ def due_windows(state, ctx, event_timers: bool = True) -> list:
         return []
     timers = ctx.timer_service()
     due = windows.due(timers.current_watermark(), timers.current_processing_time())
-    following = windows.next_timers()
-    register(timers, following if event_timers else [(None, p) for _, p in following])
+    register(timers, windows.next_timers(), event_timers)
     state.update(windows)
     return due
 
@@ -254,7 +254,7 @@ class PatientProcess(KeyedProcessFunction):
                 alert.source_arrival_ms = arrival_ms
                 raised.append(alert)
         closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
-        register(clock.timers, [(None, p) for _, p in windows.next_timers()])
+        register(clock.timers, windows.next_timers(), event_timers=False)
         self.state.update(state)
         self.windows.update(windows)
         self.readings.inc(len(out["vitals"]))
