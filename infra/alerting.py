@@ -23,24 +23,14 @@ class Alerting(Construct):
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Alerts", topic_name=f"{name}-alerts", display_name="WardWatch",
                                master_key=keys.alerts, enforce_ssl=True)
+        self._dlq = sqs.Queue(self, "PagerDeadLetters", queue_name=f"{name}-pager-dlq",
+                              encryption_master_key=keys.alerts, enforce_ssl=True,
+                              retention_period=cdk.Duration.days(14))
         # Example 1: the rapid-response pager integration reads a queue of critical alerts only.
-        dlq = sqs.Queue(self, "PagerDeadLetters", queue_name=f"{name}-pager-dlq", encryption_master_key=keys.alerts,
-                        enforce_ssl=True, retention_period=cdk.Duration.days(14))
-        self.pager_queue = sqs.Queue(
-            self, "CriticalPager", queue_name=f"{name}-critical-pager", encryption_master_key=keys.alerts,
-            enforce_ssl=True, retention_period=cdk.Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5))
-        self.topic.add_subscription(subs.SqsSubscription(
-            self.pager_queue, raw_message_delivery=True,
-            filter_policy={"severity": sns.SubscriptionFilter.string_filter(allowlist=list(env.pager_severities))}))
+        self.pager_queue = self._queue("CriticalPager", f"{name}-critical-pager", 4, keys,
+                                       severity=env.pager_severities)
         # Example 2: a unit's ward board (a display or integration) reads every alert of its units.
-        self.unit_queue = sqs.Queue(
-            self, "UnitBoard", queue_name=f"{name}-unit-board", encryption_master_key=keys.alerts,
-            enforce_ssl=True, retention_period=cdk.Duration.days(1),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5))
-        self.topic.add_subscription(subs.SqsSubscription(
-            self.unit_queue, raw_message_delivery=True,
-            filter_policy={"unit": sns.SubscriptionFilter.string_filter(allowlist=list(env.charge_nurse_units))}))
+        self.unit_queue = self._queue("UnitBoard", f"{name}-unit-board", 1, keys, unit=env.charge_nurse_units)
         # Example 3: a unit's charge nurse by email, only that unit's urgent and critical alerts.
         if env.alert_email:
             self.topic.add_subscription(subs.EmailSubscription(env.alert_email, filter_policy={
@@ -61,3 +51,12 @@ class Alerting(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
             deletion_protection=removal == cdk.RemovalPolicy.RETAIN, removal_policy=removal)
+
+    def _queue(self, construct_id: str, queue_name: str, retention_days: int, keys: Keys, **allow) -> sqs.Queue:
+        """An encrypted SQS queue subscribed to the alert topic, filtered on message attributes."""
+        queue = sqs.Queue(self, construct_id, queue_name=queue_name, encryption_master_key=keys.alerts,
+                          enforce_ssl=True, retention_period=cdk.Duration.days(retention_days),
+                          dead_letter_queue=sqs.DeadLetterQueue(queue=self._dlq, max_receive_count=5))
+        self.topic.add_subscription(subs.SqsSubscription(queue, raw_message_delivery=True, filter_policy={
+            attribute: sns.SubscriptionFilter.string_filter(allowlist=list(values)) for attribute, values in allow.items()}))
+        return queue
