@@ -1,7 +1,8 @@
 """Per-patient 1-minute and per-unit 5-minute aggregates, in plain Python.
 
-The keyed Flink operators keep these accumulators in state and close them on event-time
-timers (the watermark), with a processing-time fallback when the stream goes quiet.
+The keyed Flink operators keep these accumulators in state and close them once the watermark
+has passed them (per patient: when the patient's next batch sees it; per unit: on an
+event-time timer), with a processing-time deadline when the stream or patient goes quiet.
 """
 
 from __future__ import annotations

@@ -107,15 +107,17 @@ class Analytics(Construct):
                                   removal_policy=cdk.RemovalPolicy.DESTROY if not env.retain_data else cdk.RemovalPolicy.RETAIN)
         dlq = sqs.Queue(self, "DailyReportsDeadLetters", queue_name=f"{name}-daily-reports-dlq",
                         encryption_master_key=keys.data, enforce_ssl=True, retention_period=cdk.Duration.days(14))
+        source = lambda_source()
         fn = lambda_.Function(
             self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
             handler="reports.scheduled.handler",
-            code=lambda_.Code.from_asset(lambda_source()),
+            code=lambda_.Code.from_asset(source),
             timeout=cdk.Duration.minutes(15), memory_size=256, reserved_concurrent_executions=1,
             environment={"DATABASE": self.database_name, "WORKGROUP": self.workgroup_name,
                          "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.data.key_arn},
             environment_encryption=keys.data, dead_letter_queue=dlq, log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE, description="WardWatch daily reports: Athena -> CSV in S3")
+        shutil.rmtree(source)  # CDK staged a copy into cdk.out when the function was built
         fn.node.default_child.add_metadata("checkov", {"skip": [{
             "id": "CKV_AWS_117", "comment": "Calls only AWS APIs (Athena, Glue, S3, KMS); no VPC resources to reach, "
                                             "so a VPC would add NAT cost without reducing exposure."}]})

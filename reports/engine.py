@@ -11,13 +11,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import duckdb
+import duckdb_extension_httpfs
 import pyarrow as pa
 
 from flink_app.schema.tables import TABLES
 from reports.catalog import Report
 from reports.dialect import check, to_duckdb
 
-HTTPFS = Path(__import__("duckdb_extension_httpfs").__file__).parent / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+HTTPFS = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
 
 
 class DialectError(ValueError):
