@@ -36,7 +36,7 @@ import pyarrow.dataset as ds
 from flink_app.io import aws
 from infra.local.stack import MotoServer, create_resources, use_local_credentials
 from producer.hospital import Simulator
-from producer.kinesis_writer import KinesisWriter
+from producer.kinesis_writer import AggregatingWriter, KinesisWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "job_throughput.json"
@@ -62,6 +62,11 @@ def count(lake: Path, name: str) -> int:
         return ds.dataset(path, format="parquet", partitioning="hive").count_rows()
     except FileNotFoundError:
         return 0
+
+
+def kinesis_writer(res, aggregate: bool):
+    writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
+    return AggregatingWriter(writer) if aggregate else writer
 
 
 def python_work_per_reading(events: list[bytes]) -> float:
@@ -93,6 +98,10 @@ def main() -> None:
     ap.add_argument("--live-seconds", type=int, default=30)
     ap.add_argument("--live-rate", type=int, default=500)
     ap.add_argument("--patients", type=int, default=1000, help="patients in the simulated backlog")
+    ap.add_argument("--taskmanagers", type=int, default=2,
+                    help="TaskManager JVMs (job.taskmanagers); 1 = the embedded mini-cluster of `make run`")
+    ap.add_argument("--aggregate", action="store_true",
+                    help="put the readings KPL-aggregated (producer --aggregate): fewer, larger Kinesis records")
     ap.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
                     help="a job setting to benchmark with, e.g. job.parallelism=2 (repeatable)")
     args = ap.parse_args()
@@ -109,7 +118,7 @@ def main() -> None:
 
     with MotoServer(log_path=work / "moto.log") as moto:
         res = create_resources(moto.endpoint, shards=4)
-        writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
+        writer = kinesis_writer(res, args.aggregate)
         t0 = time.perf_counter()
         for data in backlog:
             writer.put(orjson.loads(data)["patient_id"], data)
@@ -121,7 +130,8 @@ def main() -> None:
             {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
             {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table}},
             {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "1000"}},
-            {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(work / "chk")}},
+            {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(work / "chk"), "cluster.dir": str(work / "cluster"),
+                                                       "taskmanagers": str(args.taskmanagers)}},
         ]))
         started = time.perf_counter()
         with open(work / "job.log", "wb") as log:
@@ -148,7 +158,7 @@ def main() -> None:
                   f"{throughput:,.0f} readings/s (first file {first_seen[0] - started:.0f} s after launch)")
 
             # Live phase: steady readings plus one critical reading per second.
-            live_writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
+            live_writer = kinesis_writer(res, args.aggregate)
             stop = threading.Event()
             sent_critical = []
 
@@ -195,13 +205,21 @@ def main() -> None:
     print(f"per reading: job {per_reading_job * 1e6:.0f} µs, of which the plain-Python work is "
           f"{per_reading_python * 1e6:.0f} µs ({100 * per_reading_python / per_reading_job:.0f}%); the rest is "
           f"framework (serialisation between Python operators, state access, the JVM/PEMJA bridge) and I/O")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count()}, "job_settings": args.set, "backlog_readings": len(backlog), "throughput_readings_per_s": round(throughput),
+    # One entry per set-up (TaskManagers and settings), so the mini-cluster and the session
+    # cluster figures sit side by side; a re-run replaces its own entry.
+    runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.exists() else {}
+    name = " ".join([f"taskmanagers={args.taskmanagers}", *(["kpl-aggregated"] if args.aggregate else []), *args.set])
+    runs[name] = {
+        "taskmanagers": args.taskmanagers, "kpl_aggregated": args.aggregate, "job_settings": args.set, "backlog_readings": len(backlog),
+        "throughput_readings_per_s": round(throughput),
         "alert_latency_s": {"p50": round(p50, 3), "p99": round(p99, 3), "alerts": len(lat),
                             "live_rate_per_s": args.live_rate},
-        "per_reading_us": {"job": round(per_reading_job * 1e6), "plain_python_work": round(per_reading_python * 1e6)},
-    }, indent=2) + "\n")
+        "per_reading_us": {"job_wall": round(per_reading_job * 1e6),
+                           "plain_python_work": round(per_reading_python * 1e6)},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "runs": runs}, indent=2) + "\n")
     print(f"written to {RESULTS}")
 
 

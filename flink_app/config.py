@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Identity of this job's lake output across restores. Empty: a new one on a fresh start, the "
             "restored checkpoint's on a restore (locally). On MSF set it per application and change it "
             "when starting without a snapshot."),
+    Setting("job", "taskmanagers", int, 1,
+            "Local only. 1: the embedded mini-cluster, one JVM. N > 1: a local session cluster of N TaskManager "
+            "JVMs, each with its own Python interpreter, and parallelism at least N (thread mode runs one "
+            "JVM's Python on one core; README, Performance). Ignored on MSF."),
+    Setting("job", "cluster.dir", str, "data/cluster",
+            "Logs and working files of the local session cluster (job.taskmanagers > 1)."),
     Setting("job", "python.executable", str, "",
             "Python that PEMJA starts for thread-mode operators; empty means this interpreter."),
     Setting("detection", "persistence.ms", int, 20000,
@@ -154,7 +160,7 @@ class Config:
             Detector({k: val for k, val in v.items() if k.startswith("detection.")})
         except ValueError as exc:
             raise ConfigError(f"setting {exc}") from None
-        for name in ("job.parallelism", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
+        for name in ("job.parallelism", "job.taskmanagers", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
             if v[name] <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {v[name]}")
 

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from pyflink.table import StreamTableEnvironment
 
 from flink_app.config import MSF_PROPERTIES_PATH, Config, ConfigError
 from flink_app.lineage import resolve
+from flink_app.local_cluster import SUBMITTED_ENV, LocalCluster
 from flink_app.operators import (
     ALERT_TAG,
     DEAD_LETTER_TAG,
@@ -128,6 +131,33 @@ def run(cfg: Config) -> None:
     # first, or thread-mode tasks fail with "No module named 'pemja'" and restart forever.
     python_bin = str(Path(cfg["job.python.executable"] or sys.executable).parent)
     os.environ["PATH"] = os.pathsep.join([python_bin, os.environ.get("PATH", "")])
+    if not managed and cfg["job.taskmanagers"] > 1 and not os.environ.get(SUBMITTED_ENV):
+        run_on_local_cluster(cfg)
+        return
     env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg, managed))
     build(env, cfg)
     env.execute("wardwatch")
+
+
+def run_on_local_cluster(cfg: Config) -> None:
+    """Start a local session cluster of ``job.taskmanagers`` JVMs, run the job on it, stop it.
+
+    The submitted job reads the settings resolved here (lineage, restore path, absolute local
+    paths), so the client that builds the graph and this process agree on them.
+    """
+    parallelism = max(cfg["job.parallelism"], cfg["job.taskmanagers"])
+    work = Path(cfg["job.cluster.dir"]).resolve() / cfg["job.lineage"]
+    work.mkdir(parents=True, exist_ok=True)
+    lake = cfg["lake.path"]
+    resolved = Config({**cfg.as_dict(), "job.parallelism": parallelism,
+                       "job.checkpoint.dir": str(Path(cfg["job.checkpoint.dir"]).resolve()),
+                       "lake.path": lake if "://" in lake else str(Path(lake).resolve())})
+    settings = work / "job-settings.json"
+    settings.write_text(json.dumps(resolved.to_property_groups(), indent=1))
+    # A SIGTERM must unwind through the context manager, which stops the cluster's JVMs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with LocalCluster(cfg["job.taskmanagers"], parallelism, work) as cluster:
+        code = cluster.submit(PROJECT_ROOT / "flink_app" / "__main__.py", ["--config", str(settings)])
+    if code:
+        raise SystemExit(f"the job on the local cluster failed (flink run exited with {code}); "
+                         f"see the logs in {cluster.log_dir}")

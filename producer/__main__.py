@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--stream", default="wardwatch-vitals", help="Kinesis stream name")
     out.add_argument("--region", default="us-east-1", help="AWS region")
     out.add_argument("--endpoint-url", default="", help="Kinesis endpoint, e.g. the local moto server")
+    out.add_argument("--aggregate", action="store_true",
+                     help="pack readings into KPL-aggregated Kinesis records (fewer, larger records; the job unpacks them)")
     out.add_argument("--out", type=Path, default=None, help="write JSON lines to this file instead of Kinesis")
     out.add_argument("--ground-truth", type=Path, default=None,
                      help="write the deterioration scenarios and their onset times here (JSON lines)")
@@ -149,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         sim = Simulator(args.patients, args.hospitals, args.seed, start_ms, args.deteriorating, unit_kinds=units)
         events = sim.events(until_ms)
-    sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url)
+    sink = FileSink(args.out) if args.out else KinesisSink(args.stream, args.region, args.endpoint_url,
+                                                                         aggregate=args.aggregate)
     clock = SimClock(start_ms, args.speed)
 
     # SIGTERM (and Ctrl-C) set a flag checked between records, so a PutRecords call in flight

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from flink_app.io import kpl
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +98,51 @@ class KinesisWriter:
         for k, d in pending:
             self.stats.failed.append((k, d, last_error))
         log.error("%d record(s) failed after %d attempts: %s", len(pending), self.max_attempts, last_error)
+
+
+class AggregatingWriter:
+    """Packs readings into KPL-aggregated Kinesis records (``flink_app/io/kpl.py``) before ``KinesisWriter``.
+
+    Each patient's readings always go to the same bucket, and a bucket's records always carry
+    the same partition key, so one patient's readings stay on one shard and in order (what the
+    job's per-patient detection needs). A Kinesis record holds up to ``max_readings``
+    readings and stays under 1 MiB. Counts are of readings, not Kinesis records.
+    """
+
+    def __init__(self, writer: KinesisWriter, buckets: int = 64, max_readings: int = 200,
+                 max_bytes: int = MAX_BYTES_PER_RECORD // 2):
+        self.writer = writer
+        self.buckets = buckets
+        self.max_readings = max_readings
+        self.max_bytes = max_bytes
+        self._pending: dict[int, list[tuple[str, bytes]]] = {}
+        self._pending_bytes: dict[int, int] = {}
+        self.readings_emitted = 0
+
+    def put(self, partition_key: str, data: bytes) -> None:
+        bucket = zlib.crc32(partition_key.encode()) % self.buckets
+        size = len(data) + len(partition_key) + 16  # data, key and protobuf framing
+        if size > self.max_bytes:
+            raise RecordTooLarge(f"reading of {size} bytes exceeds the {self.max_bytes}-byte aggregate limit")
+        if self._pending_bytes.get(bucket, 0) + size > self.max_bytes:
+            self._emit(bucket)
+        self._pending.setdefault(bucket, []).append((partition_key, data))
+        self._pending_bytes[bucket] = self._pending_bytes.get(bucket, 0) + size
+        if len(self._pending[bucket]) >= self.max_readings:
+            self._emit(bucket)
+
+    def _emit(self, bucket: int) -> None:
+        readings = self._pending.pop(bucket, [])
+        self._pending_bytes.pop(bucket, None)
+        if readings:
+            self.writer.put(f"wardwatch-agg-{bucket:04d}", kpl.aggregate(readings))
+            self.readings_emitted += len(readings)
+
+    def flush(self) -> None:
+        for bucket in list(self._pending):
+            self._emit(bucket)
+        self.writer.flush()
+
+    @property
+    def readings_failed(self) -> int:
+        return sum(len(kpl.deaggregate(data)) for _, data, _ in self.writer.stats.failed)

@@ -1,13 +1,19 @@
-"""End to end: moto server, Kinesis, the real PyFlink job (mini-cluster, thread mode), SNS -> SQS, Parquet.
+"""End to end: moto server, Kinesis, the real PyFlink job (thread mode), SNS -> SQS, Parquet.
 
-A known set of records goes in: normal readings, one that must alert at once (SpO2 below the
-critical limit), a malformed JSON record and a reading with an impossible heart rate. The
-test then asserts the exact rows in the lake, the exact page on the SQS pager, and the two
+Run twice: on the embedded mini-cluster (one JVM, as ``make run``) and on a local session
+cluster of two TaskManager JVMs with parallelism 2 (``job.taskmanagers=2``, as the benchmark
+runs it); both must give exactly the same lake, pages and dead letters.
+
+A known set of records goes in: normal readings (three of them in one KPL-aggregated record),
+one that must alert at once (SpO2 below the critical limit), a malformed JSON record, a
+damaged aggregated record and a reading with an impossible heart rate. The
+test then asserts the exact rows in the lake, the exact page on the SQS pager, and the three
 dead-lettered records with their reasons.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,6 +26,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from flink_app.io import aws
+from flink_app.io.kpl import aggregate
 from flink_app.io.lake import partition_of
 from infra.local.stack import create_resources, receive_pages
 
@@ -40,7 +47,16 @@ def read_table(lake: Path, table: str) -> list[dict]:
     return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
-def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("taskmanagers", [1, 2], ids=["mini-cluster", "two-taskmanagers"])
+def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     res = create_resources(moto_endpoint, stream_name=f"vitals-{unique}", topic_name=f"alerts-{unique}",
                            queue_name=f"pager-{unique}")
     base = (int(time.time()) // 60 - 10) * 60_000  # ten minutes ago, on a minute boundary
@@ -51,7 +67,11 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
                 for i in range(6, 9)]
     # Critical: SpO2 82% is below the critical limit (85%): it alerts with no persistence delay.
     records.append(reading(9, base + 20_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
-    payloads = [json.dumps(r).encode() for r in records]
+    payloads = [json.dumps(r).encode() for r in records if r["patient_id"] != "P-2"]
+    # P-2's three readings arrive as one KPL-aggregated Kinesis record; a damaged aggregate is dead-lettered.
+    payloads.append(aggregate([("P-2", json.dumps(r).encode()) for r in records if r["patient_id"] == "P-2"]))
+    damaged = aggregate([("P-5", json.dumps(reading(12, base, "P-5", "ICU-05", heart_rate=70)).encode())])[:-1]
+    payloads.append(damaged)
     payloads.append(b'{"schema_version": 1, "type": "vitals", "reading_id": "R-broken"')  # truncated JSON
     payloads.append(json.dumps(reading(11, base, "P-4", "ICU-04", heart_rate=900)).encode())
     kinesis = aws.client("kinesis", res.region, res.endpoint)
@@ -68,7 +88,9 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
         {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
         {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "2000"}},
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
-                                                    "checkpoint.interval.ms": "2000"}},
+                                                    "checkpoint.interval.ms": "2000",
+                                                    "taskmanagers": str(taskmanagers),
+                                                    "cluster.dir": str(tmp_path / "cluster")}},
     ]))
     log = tmp_path / "job.log"
     with open(log, "wb") as out:
@@ -82,7 +104,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
         while time.monotonic() < deadline:
             assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
             pages += receive_pages(sqs, res.queue_url, wait_s=1)
-            done = (len(read_table(lake, "vitals")) >= 9 and len(read_table(lake, "dead_letter")) >= 2
+            done = (len(read_table(lake, "vitals")) >= 9 and len(read_table(lake, "dead_letter")) >= 3
                     and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
                 break
@@ -90,7 +112,14 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
         pages += receive_pages(sqs, res.queue_url, wait_s=1)
     finally:
         os.killpg(job.pid, signal.SIGTERM)
-        job.wait(30)
+        job.wait(60)
+    # The session cluster's JVMs (their PIDs in the files flink-console.sh writes) end with the job.
+    cluster_pids = [int(line) for f in (tmp_path / "cluster").glob("*/*.pid") for line in f.read_text().split()]
+    assert len(cluster_pids) == (0 if taskmanagers == 1 else 3)
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in cluster_pids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(alive(p) for p in cluster_pids)
 
     vitals = sorted(read_table(lake, "vitals"), key=lambda r: r["reading_id"])
     assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)]
@@ -100,6 +129,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
     assert p1["bp_category"] == "elevated" and p1["flags"] == [] and p1["mews_total"] == 1
     assert p1["dt"] == partition_of(base).split("/")[0][3:]
     p2 = vitals[5]
+    seqs = [r["kinesis_seq"] for r in vitals[5:8]]  # one Kinesis record, three readings in it
+    assert [q.rsplit(":", 1)[1] for q in seqs] == ["0", "1", "2"] and len({q.rsplit(":", 1)[0] for q in seqs}) == 1
     assert p2["news2_total"] is None and p2["news2_partial"] == 0 and p2["flags"] == []
     assert set(p2["news2_missing"]) == {"on_oxygen", "systolic_bp", "consciousness", "temperature_c"}
     p3 = vitals[8]
@@ -122,10 +153,12 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path):
 
     dead = sorted(read_table(lake, "dead_letter"), key=lambda r: r["reason"])
     assert [d["reason"] for d in dead] == [
+        "KPL aggregated record: MD5 digest does not match (truncated or corrupt)",
         "impossible value: heart_rate=900 outside 0..350 /min",
         "not JSON: unexpected end of data: line 1 column 65 (char 64)",
     ]
-    assert dead[1]["payload"] == payloads[-2].decode() and dead[1]["stage"] == "parse"
+    assert dead[2]["payload"] == payloads[-2].decode() and dead[2]["stage"] == "parse"
+    assert dead[0]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole, recoverable
     assert read_table(lake, "encounters") == []
 
     minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m")}
