@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import statistics
@@ -111,7 +112,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="wardwatch-bench-"))
     lake = work / "lake"
     now = int(time.time() * 1000)
-    sim = Simulator(args.patients, 5, seed=3, start_ms=now - 3_600_000 * max(1, 1000 // args.patients))
+    # ~50,000 readings per simulated hour for 1,000 patients: start early enough that the whole
+    # backlog lies in the past (the job dead-letters readings stamped in the future).
+    hours = max(1, 1000 // args.patients) * math.ceil(args.backlog / 40_000)
+    sim = Simulator(args.patients, 5, seed=3, start_ms=now - 3_600_000 * hours)
     backlog = [orjson.dumps(e) for e in islice((e for e in sim.events() if e["type"] == "vitals"), args.backlog)]
     per_reading_python = python_work_per_reading(backlog)
     print(f"plain-Python work per reading (decode, carry-forward, enrich, detect): {per_reading_python * 1e6:.0f} µs")
@@ -143,19 +147,21 @@ def main() -> None:
             # Rate = rows made visible in the lake per second, from the first file to the last: the
             # whole job end to end (source, processing, Parquet commit), start-up excluded.
             first_seen = None
-            while (n := count(lake, "vitals")) < len(backlog):
+            while (n := count(lake, "vitals")) + count(lake, "dead_letter") < len(backlog):
                 if job.poll() is not None or time.perf_counter() - started > 1800:
                     raise SystemExit(f"job stopped or too slow; see {work / 'job.log'}")
                 if n and first_seen is None:
                     first_seen = (time.perf_counter(), n)
                 time.sleep(0.5)
             done = time.perf_counter()
+            dead = count(lake, "dead_letter")  # 0 expected: the backlog is all valid readings
             if first_seen is None:
                 first_seen = (done, 0)
             span = max(done - first_seen[0], 1e-3)
             throughput = (len(backlog) - first_seen[1]) / span
             print(f"throughput: {len(backlog) - first_seen[1]} readings committed to the lake in {span:.1f} s = "
-                  f"{throughput:,.0f} readings/s (first file {first_seen[0] - started:.0f} s after launch)")
+                  f"{throughput:,.0f} readings/s (first file {first_seen[0] - started:.0f} s after launch; "
+                  f"{dead} dead-lettered)")
 
             # Live phase: steady readings plus one critical reading per second.
             live_writer = kinesis_writer(res, args.aggregate)
@@ -210,7 +216,7 @@ def main() -> None:
     runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.exists() else {}
     name = " ".join([f"taskmanagers={args.taskmanagers}", *(["kpl-aggregated"] if args.aggregate else []), *args.set])
     runs[name] = {
-        "taskmanagers": args.taskmanagers, "kpl_aggregated": args.aggregate, "job_settings": args.set, "backlog_readings": len(backlog),
+        "taskmanagers": args.taskmanagers, "kpl_aggregated": args.aggregate, "job_settings": args.set, "backlog_readings": len(backlog), "dead_lettered": dead,
         "throughput_readings_per_s": round(throughput),
         "alert_latency_s": {"p50": round(p50, 3), "p99": round(p99, 3), "alerts": len(lat),
                             "live_rate_per_s": args.live_rate},
