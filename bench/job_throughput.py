@@ -202,8 +202,9 @@ def main() -> None:
             lat = sorted((a["publish_ts"] - vit[a["patient_id"]]["arrival_ts"]).total_seconds()
                          for a in alerts if a["publish_ts"] is not None and a["patient_id"] in vit)
         finally:
-            os.killpg(job.pid, signal.SIGTERM)
-            job.wait(30)
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGTERM)
+                job.wait(60)
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     per_reading_job = 1 / throughput

@@ -5,7 +5,7 @@
     dep/                     Python dependencies for MSF's Python (3.12) on manylinux x86_64
                              (run options: pyFiles=dep/); MSF cannot pip-install at start
 
-PyFlink itself and what it brings (pyarrow, numpy, ...) are the runtime's and stay out: two
+PyFlink itself and what it brings (pyarrow, numpy, protobuf, ...) are the runtime's and stay out: two
 copies of pyarrow on one path would clash. Versions come from requirements.txt, so the
 cluster runs what the tests ran. The zip is checked before it is written to dist/.
 """

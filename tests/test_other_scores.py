@@ -2,7 +2,15 @@
 
 import pytest
 
-from flink_app.clinical import bp_category, mews_score, qsofa_score, shock_index, sirs_vital_criteria, vital_flags
+from flink_app.clinical import (
+    bp_category,
+    mews_score,
+    qsofa_score,
+    rules,
+    shock_index,
+    sirs_vital_criteria,
+    vital_flags,
+)
 
 
 @pytest.mark.parametrize("sbp,rr,acvpu,met", [
@@ -96,3 +104,14 @@ def test_bp_category_crisis_first(sbp, dbp, category):
 ])
 def test_vital_flags(vitals, flags):
     assert vital_flags(vitals) == flags
+
+
+@pytest.mark.parametrize("parameter", [*rules.NEWS2_PARAMETERS.values(), *rules.MEWS_PARAMETERS.values()],
+                         ids=lambda p: p.name)
+def test_band_tables_are_ordered_and_gap_free_at_chart_precision(parameter):
+    """band_points relies on it: every rounded value falls in exactly one band, in chart order."""
+    bands = parameter.bands
+    step = 10 ** -parameter.decimals
+    assert bands[0].low is None and bands[-1].high is None
+    for before, after in zip(bands, bands[1:], strict=False):
+        assert after.low == pytest.approx(before.high + step), (before, after)
