@@ -51,4 +51,4 @@ destroy: $(STAMP)
 	$(PY) -m infra.deploy destroy --env $(ENV)
 
 clean:
-	rm -rf data/run data/checkpoints .pytest_cache cdk.out dist
+	rm -rf data/run data/checkpoints data/cluster .pytest_cache cdk.out dist

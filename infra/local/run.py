@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated seconds per real second (env SPEED, default 60)")
     p.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)),
                    help="port for the local AWS (env MOTO_PORT); default: a free one")
+    p.add_argument("--taskmanagers", type=int, default=int(os.environ.get("TASKMANAGERS", 1)),
+                   help="job.taskmanagers (env TASKMANAGERS): 1 = the embedded mini-cluster; N = a local "
+                        "session cluster of N TaskManager JVMs")
+    p.add_argument("--aggregate", action="store_true", default=os.environ.get("AGGREGATE", "") not in ("", "0"),
+                   help="the producer sends KPL-aggregated records (env AGGREGATE=1)")
     p.add_argument("--data-dir", type=Path, default=ROOT / "data")
     p.add_argument("--drain-timeout", type=float, default=90, help="seconds to wait for the job to catch up")
     args = p.parse_args(argv)
@@ -145,14 +150,18 @@ def main(argv: list[str] | None = None) -> int:
             "alerts": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table},
             "lake": {"path": str(lake), "flush.interval.ms": "2000"},
             "windows": {"idle.close.ms": "3000"},  # the last minute's windows land before the run stops
-            "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000"},
+            "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000",
+                    "taskmanagers": str(args.taskmanagers), "cluster.dir": str(data / "cluster")},
         }
         config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with open(run_dir / "job.log", "wb") as job_log:
             job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config_path)], cwd=ROOT,
                                    env=env, stdout=job_log, stderr=subprocess.STDOUT, start_new_session=True)
-        print(f"run: Flink job starting (thread mode, checkpoints every 5 s); log: {run_dir / 'job.log'}", flush=True)
+        shape = ("one JVM" if args.taskmanagers == 1
+                 else f"local cluster of {args.taskmanagers} TaskManagers, logs in {data / 'cluster'}")
+        print(f"run: Flink job starting (thread mode, {shape}, checkpoints every 5 s); log: {run_dir / 'job.log'}",
+              flush=True)
         from flink_app.io import aws
 
         pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
@@ -162,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                "--ground-truth", str(run_dir / "ground_truth.jsonl")]
         if args.duration:
             cmd += ["--duration", str(args.duration)]
+        if args.aggregate:
+            cmd.append("--aggregate")
         producer = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
         print(f"run: producer started: {args.patients} patients at {args.speed:g}x"
               + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
