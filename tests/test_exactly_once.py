@@ -3,7 +3,9 @@ checkpoint; the lake must then hold every produced reading exactly once, and no 
 have been published twice for the same episode.
 
 Real parts throughout: moto server over HTTP (Kinesis, SNS, SQS, DynamoDB), the PyFlink job in
-its own process (mini-cluster, thread mode), Parquet files on disk.
+its own process (thread mode), Parquet files on disk. Run on the embedded mini-cluster and on a
+local session cluster of two TaskManagers (``job.taskmanagers=2``, parallelism 2), where the
+SIGKILL to the job's process group takes down the whole cluster, JobManager and TaskManagers.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def kill(job: subprocess.Popen) -> None:
     job.wait(30)
 
 
-def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoint, unique, tmp_path):
+@pytest.mark.parametrize("taskmanagers", [1, 2], ids=["mini-cluster", "two-taskmanagers"])
+def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoint, unique, tmp_path, taskmanagers):
     res = create_resources(moto_endpoint, stream_name=f"eo-{unique}", topic_name=f"eo-{unique}",
                            queue_name=f"eo-{unique}")
     ledger = res.ledger_table
@@ -84,7 +87,9 @@ def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoi
         {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name, "max.records.per.poll": "200"}},
         {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn, "ledger.table": ledger}},
         {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "700"}},
-        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(chk), "checkpoint.interval.ms": "1000"}},
+        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(chk), "checkpoint.interval.ms": "1000",
+                                                    "taskmanagers": str(taskmanagers),
+                                                    "cluster.dir": str(tmp_path / "cluster")}},
     ]))
 
     kinesis = aws.client("kinesis", res.region, res.endpoint)
