@@ -54,7 +54,9 @@ class LocalCluster:
     """One JobManager and ``taskmanagers`` TaskManagers on localhost, ports chosen free.
 
     The processes stay in the caller's process group, so a signal to the job's group (as
-    ``make run`` and the benchmark send) stops them too; ``stop()`` also ends them.
+    ``make run``, the benchmark and the tests send, SIGKILL included) stops them too, and
+    ``stop()`` ends them when the job ends. A SIGKILL to the job process alone would leave
+    them running: signal the group.
     """
 
     def __init__(self, taskmanagers: int, parallelism: int, work_dir: Path):
