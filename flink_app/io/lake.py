@@ -64,7 +64,7 @@ def to_tuples(table: str, rows: list[dict]) -> list[tuple]:
     """Rows as tuples in the table's column order, the form the sink buffers and writes.
 
     Tuples pickle to half the bytes of dicts (no keys) and become Arrow columns with one
-    ``zip``: ``pa.Table.from_pylist`` on dicts was 40 us a row, a third of a TaskManager's
+    ``zip``: ``pa.Table.from_pylist`` on dicts was 40 us a row, a fifth of a TaskManager's
     Python time at full load (bench profile). A column a row lacks is null, as from_pylist has it.
     """
     columns = _COLUMNS[table]
@@ -73,6 +73,14 @@ def to_tuples(table: str, rows: list[dict]) -> list[tuple]:
     except KeyError:
         names = TABLES[table].names
         return [tuple(row.get(name) for name in names) for row in rows]
+
+
+def _as_tuples(table: str, rows: list[dict] | list[tuple]) -> list[tuple]:
+    """Tuples as they are; dict rows (from callers outside the sink, or a buffer restored from a
+    checkpoint taken before the sink kept tuples) converted, row by row."""
+    if all(type(row) is tuple for row in rows):
+        return rows
+    return [row if type(row) is tuple else to_tuples(table, [row])[0] for row in rows]
 
 
 def arrow_table(table: str, rows: list[tuple]) -> pa.Table:
@@ -104,8 +112,7 @@ class LakeWriter:
     def write(self, table: str, rows: list[dict] | list[tuple], file_stem: str) -> list[str]:
         """Write rows (dicts, or tuples in column order from ``to_tuples``) to one file per partition;
         returns the paths written."""
-        if rows and isinstance(rows[0], dict):
-            rows = to_tuples(table, rows)
+        rows = _as_tuples(table, rows)
         by_partition: dict[str, list[tuple]] = defaultdict(list)
         time_index = _TIME_INDEX[table]
         for row in rows:
@@ -132,8 +139,7 @@ class LakeWriter:
     def commit(self, table: str, rows: list[dict] | list[tuple], lineage: str, flush_no: int) -> list[str]:
         """Write one flush, journaled first; deterministic names, so a retry overwrites."""
         stem = f"part-{lineage}-{flush_no:010d}"
-        if rows and isinstance(rows[0], dict):
-            rows = to_tuples(table, rows)
+        rows = _as_tuples(table, rows)
         partitions = sorted({partition_of(r[_TIME_INDEX[table]]) for r in rows})
         planned = [f"{self.root}/{table}/{p}/{stem}.parquet" for p in partitions]
         journal = self._journal_dir(table, lineage)
