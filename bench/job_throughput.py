@@ -34,10 +34,9 @@ from pathlib import Path
 import orjson
 import pyarrow.dataset as ds
 
-from flink_app.io import aws
 from infra.local.stack import MotoServer, create_resources, use_local_credentials
 from producer.hospital import Simulator
-from producer.kinesis_writer import AggregatingWriter, KinesisWriter
+from producer.sink import KinesisSink
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "job_throughput.json"
@@ -63,11 +62,6 @@ def count(lake: Path, name: str) -> int:
         return ds.dataset(path, format="parquet", partitioning="hive").count_rows()
     except FileNotFoundError:
         return 0
-
-
-def kinesis_writer(res, aggregate: bool):
-    writer = KinesisWriter(aws.client("kinesis", res.region, res.endpoint), res.stream_name)
-    return AggregatingWriter(writer) if aggregate else writer
 
 
 def python_work_per_reading(events: list[bytes]) -> float:
@@ -122,7 +116,7 @@ def main() -> None:
 
     with MotoServer(log_path=work / "moto.log") as moto:
         res = create_resources(moto.endpoint, shards=4)
-        writer = kinesis_writer(res, args.aggregate)
+        writer = KinesisSink(res.stream_name, res.region, res.endpoint, aggregate=args.aggregate)
         t0 = time.perf_counter()
         for data in backlog:
             writer.put(orjson.loads(data)["patient_id"], data)
@@ -164,7 +158,7 @@ def main() -> None:
                   f"{dead} dead-lettered)")
 
             # Live phase: steady readings plus one critical reading per second.
-            live_writer = kinesis_writer(res, args.aggregate)
+            live_writer = KinesisSink(res.stream_name, res.region, res.endpoint, aggregate=args.aggregate)
             stop = threading.Event()
             sent_critical = []
 
