@@ -145,7 +145,7 @@ class Simulator:
         self._order = 0
         self._now = start_ms
         self._patient_seq = 0
-        self._truth: dict[str, dict] = {}
+        self._everyone: dict[str, Patient] = {}
         per_hospital = -(-n_patients // n_hospitals)
         self.hospitals = [self._hospital(h, per_hospital) for h in range(n_hospitals)]
         mean_stay_days = sum(r.weight * sum(r.stay_days) / 2 for r in enc.REASONS) / sum(r.weight for r in enc.REASONS)
@@ -379,17 +379,35 @@ class Simulator:
                  "hospital_id": p.hospital_id} for p in self.patients.values()]
 
     def ground_truth(self) -> list[dict]:
-        """Deterioration scenarios and their onsets, to score detection against."""
-        return sorted(self._truth.values(), key=lambda g: (g["onset_ms"], g["patient_id"]))
+        """Deterioration scenarios with their timeline, to score detection against."""
+        truth = [self._timeline(p) for p in self._everyone.values() if p.physiology.scenario is not None]
+        return sorted(truth, key=lambda g: (g["onset_ms"], g["patient_id"]))
+
+    def patient_truth(self) -> list[dict]:
+        """Every patient simulated so far: traits, scenario timeline and every injected artefact."""
+        out = []
+        for p in self._everyone.values():
+            ph = p.physiology
+            out.append({"patient_id": p.patient_id, "hospital_id": p.hospital_id, "age": p.age,
+                        "pregnant": p.reason.name == "pregnancy checkup", "scale2": ph.copd,
+                        "baseline": {k: round(v, 1) for k, v in ph.baseline.items()},
+                        "scenario": self._timeline(p) if ph.scenario else None, "artefacts": list(ph.artefacts)})
+        return out
+
+    @staticmethod
+    def _timeline(p: Patient) -> dict:
+        sc = p.physiology.scenario
+        full = sc.onset_ms + sc.duration_ms
+        treated = full + sc.treated_after_ms
+        return {"patient_id": p.patient_id, "encounter_id": p.encounter_id, "scenario": sc.kind,
+                "onset_ms": sc.onset_ms, "full_severity_ms": full, "treatment_ms": treated,
+                "end_ms": treated + int((1 - sc.residual) * sc.recovery_ms),
+                "oxygen_started_ms": sc.oxygen_started_ms, "scale2": p.physiology.copd, "age": p.age,
+                "hospital_id": p.hospital_id}
 
     def _record_truth(self) -> None:
         for p in self.patients.values():
-            sc = p.physiology.scenario
-            if sc is not None and p.patient_id not in self._truth:
-                self._truth[p.patient_id] = {
-                    "patient_id": p.patient_id, "encounter_id": p.encounter_id, "scenario": sc.kind,
-                    "onset_ms": sc.onset_ms, "full_severity_ms": sc.onset_ms + sc.duration_ms,
-                    "hospital_id": p.hospital_id}
+            self._everyone.setdefault(p.patient_id, p)
 
     def events(self, until_ms: int | None = None) -> Iterator[dict]:
         """Census admissions, then every event in timestamp order from ``start_ms``."""

@@ -74,6 +74,9 @@ class PatientPhysiology:
     state: dict[str, float] = field(default_factory=dict)
     t_ms: int | None = None
     on_oxygen: bool = False
+    artefacts: list[dict] = field(default_factory=list)  # ground truth: every injected artefact episode
+    active: dict[str, dict] = field(default_factory=dict)  # vital -> the artefact episode in progress
+    last_measured: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def new(cls, rng: random.Random, age: int, scenario: Scenario | None = None) -> PatientPhysiology:
@@ -133,31 +136,82 @@ class PatientPhysiology:
         return "A"
 
 
-# Measurement artefacts and their per-reading probabilities.
-ARTEFACTS = {"motion_spike": 0.004, "probe_off": 0.004, "missing_value": 0.01}
+# Measurement artefacts: episodes in time (a motion burst, a probe off, a lead off, a cuff
+# reading taken during movement), each lasting a few seconds, so a fast monitor reports several
+# readings of one episode. Rates per monitored hour, from published monitoring data:
+# - SpO2 false desaturation (motion): conventional pulse oximetry gave 10 false SpO2 <= 90%
+#   alarms in 42 monitored hours (0.24/h; Malviya S et al., Anesth Analg 2000;90:1336-40); under
+#   motion one oximeter read within 7% of the arterial value only 76% of the time (Barker SJ,
+#   Shah NK, Anesthesiology 1996;85:774-81). Depth 5-15 points.
+# - probe off / data dropout: similar incidence to false alarms in the same study; the
+#   oximeter reports nothing.
+# - ECG motion / lead-off heart-rate artefacts: 88.8% of 12,671 annotated ICU arrhythmia alarms
+#   were false, at 187 audible alarms per bed per day (Drew BJ et al., PLoS One 2014;9:e110274),
+#   i.e. a few false heart-rate events per bed-hour; we take 0.3/h of spikes of +35-70/min.
+# - NIBP cuff errors (movement during the oscillometric cycle): modelled as 2% of cuff
+#   readings off by 20-40 mmHg; an assumption (no rate in CLINICAL.md's sources), stated as such.
+# Durations 3-15 s: shorter than the critical tier's validation time (detection.critical.confirm.ms).
+ARTEFACT_RATES_PER_HOUR = {"spo2_motion": 0.24, "probe_off": 0.24, "hr_motion": 0.3}
+ARTEFACT_SECONDS = (3, 15)
+CUFF_ERROR_SHARE = 0.02
+MISSING_VALUE_SHARE = 0.01  # a value the device left out of one reading
+_ARTEFACT_VITAL = {"spo2_motion": "spo2", "probe_off": "spo2", "hr_motion": "heart_rate"}
+
+
+def _artefact_episode(p: PatientPhysiology, kind: str, t_ms: int) -> dict:
+    rng = p.rng
+    end = t_ms + int(rng.uniform(*ARTEFACT_SECONDS) * 1000)
+    offset = {"spo2_motion": -rng.uniform(5, 15), "hr_motion": rng.uniform(35, 70)}.get(kind, 0.0)
+    episode = {"kind": kind, "vital": _ARTEFACT_VITAL[kind], "start_ms": t_ms, "end_ms": end, "offset": offset}
+    p.artefacts.append(episode)
+    return episode
+
+
+def _active_artefact(p: PatientPhysiology, vital: str, t_ms: int) -> dict | None:
+    """The artefact episode covering this vital at ``t_ms``, starting a new one at its rate."""
+    episode = p.active.get(vital)
+    if episode is not None and episode["end_ms"] > t_ms:
+        return episode
+    last = p.last_measured.get(vital)
+    p.last_measured[vital] = t_ms
+    if last is None:
+        return None
+    hours = max(0.0, (t_ms - last) / HOUR_MS)
+    for kind, rate in ARTEFACT_RATES_PER_HOUR.items():
+        if _ARTEFACT_VITAL[kind] == vital and p.rng.random() < 1 - math.exp(-rate * hours):
+            p.active[vital] = _artefact_episode(p, kind, t_ms)
+            return p.active[vital]
+    return None
 
 
 def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...]) -> dict[str, float | None]:
-    """What a device reports: the true state, rounded as devices do, with artefacts."""
+    """What a device reports: the true state, rounded as devices do, with artefacts (recorded
+    in ``p.artefacts`` as ground truth)."""
     true = p.advance(t_ms)
     rng = p.rng
     out: dict[str, float | None] = {}
+    cuff_error = "systolic_bp" in vitals and rng.random() < CUFF_ERROR_SHARE
+    if cuff_error:
+        offset = rng.choice([-1, 1]) * rng.uniform(20, 40)
+        p.artefacts.append({"kind": "cuff_error", "vital": "systolic_bp", "start_ms": t_ms, "end_ms": t_ms + 1,
+                            "offset": offset})
     for name in vitals:
         v = true[name]
-        if rng.random() < ARTEFACTS["missing_value"]:
+        episode = _active_artefact(p, name, t_ms) if name in ("spo2", "heart_rate") else None
+        if rng.random() < MISSING_VALUE_SHARE:
             out[name] = None
             continue
-        if name == "heart_rate" and rng.random() < ARTEFACTS["motion_spike"]:
-            v += rng.uniform(35, 60)  # motion artefact: one implausible-but-possible spike
-        if name == "spo2" and rng.random() < ARTEFACTS["probe_off"]:
-            out[name] = None  # probe off: the oximeter reports nothing
-            continue
-        if name == "spo2" and rng.random() < ARTEFACTS["motion_spike"]:
-            v -= rng.uniform(3, 8)  # motion: a brief false desaturation
+        if episode is not None:
+            if episode["kind"] == "probe_off":
+                out[name] = None  # probe off: the oximeter reports nothing
+                continue
+            v += episode["offset"]
+        if cuff_error and name in ("systolic_bp", "diastolic_bp"):
+            v += offset * (1.0 if name == "systolic_bp" else 0.6)
         if name == "temperature_c":
             out[name] = round(v, 1)
         else:
-            out[name] = float(max(0, round(v)))
+            out[name] = float(min(100, max(0, round(v)))) if name == "spo2" else float(max(0, round(v)))
     sbp, dbp = out.get("systolic_bp"), out.get("diastolic_bp")
     if sbp is not None and dbp is not None and dbp >= sbp:
         out["diastolic_bp"] = sbp - 5  # a monitor never reports a diastolic above the systolic

@@ -1,0 +1,175 @@
+"""Detection judged by what it pages, against the simulator's ground truth.
+
+Simulated days (default 3 seeds x 200 patients x 24 h) go through the job's own per-patient
+path (JSON decode -> carry-forward -> enrich -> detection, ``flink_app.patient_path``) with
+the readings' own time as the clock. The simulator records every deterioration scenario
+(onset, full severity, treatment, end, oxygen start, traits) and every artefact it injected
+(``producer/physiology.py``: motion desaturations, probe off, ECG motion, cuff errors).
+
+    .venv/bin/python -m bench.detection [--seeds 3] [--patients 200] [--hours 24] [--label after]
+
+Prints one table and adds an entry (keyed by ``--label``) to ``bench/results/detection.json``.
+A page is an alert a clinician's pager receives: not an all-clear, not one recorded only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import time
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import orjson
+
+from producer.hospital import HOUR_MS, MINUTE_MS, Simulator, unit_kind
+
+RESULTS = Path(__file__).parent / "results" / "detection.json"
+START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
+CADENCE_S = {"ICU": 5, "Surgery": 10, "Recovery": 15, "ER": 30, "Ward": 60}  # fastest device per unit kind
+CRITICAL = {"spo2_low": ("spo2", lambda v: v < 85), "heart_rate_high": ("heart_rate", lambda v: v >= 150),
+            "heart_rate_low": ("heart_rate", lambda v: v <= 35)}
+RULE_VITALS = {"spo2_low": {"spo2"}, "heart_rate_high": {"heart_rate"}, "heart_rate_low": {"heart_rate"}}
+ALL_VITALS = {"spo2", "heart_rate", "systolic_bp"}
+
+
+def is_page(alert) -> bool:
+    return getattr(alert, "paged", True) and alert.status != "all-clear" and alert.severity != "info"
+
+
+def replay(seed: int, patients: int, hours: float) -> dict:
+    """One simulated day through the per-patient path; the raw facts the metrics need."""
+    from flink_app import patient_path
+
+    sim = Simulator(n_patients=patients, seed=seed, start_ms=START_MS)
+    path = patient_path.PatientPath(patient_path.default_settings())
+    states: dict = {}
+    pages: list[dict] = []
+    readings: dict[str, list[tuple[int, str, dict]]] = defaultdict(list)
+    end = START_MS + int(hours * HOUR_MS)
+    t0 = time.perf_counter()
+    n = 0
+    for event in sim.events(until_ms=end):
+        data = orjson.dumps(event)
+        pid = event["patient_id"]
+        ts = event["ts"]
+        if event.get("type") == "vitals":
+            n += 1
+            readings[pid].append((ts, event["unit"], {k: event.get(k) for k in ("spo2", "heart_rate")}))
+        for alert in path.process(states, data, now_ms=ts):
+            if is_page(alert):
+                pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
+                              "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+    elapsed = time.perf_counter() - t0
+    return {"seed": seed, "readings": n, "seconds": elapsed, "pages": pages,
+            "readings_by_patient": {p: r for p, r in readings.items()}, "truth": sim.patient_truth(), "end_ms": end}
+
+
+def _covered(artefacts: list[dict], ts: int, vitals: set[str]) -> bool:
+    return any(a["start_ms"] <= ts <= a["end_ms"] and a["vital"] in vitals for a in artefacts)
+
+
+def metrics(runs: list[dict]) -> dict:
+    scen: dict[str, dict] = defaultdict(lambda: {"observable": 0, "paged": 0, "before_full": 0, "leads_h": []})
+    quiet_pages = quiet_hours = 0.0
+    total_pages = realerts = 0
+    worst_hours: list[int] = []
+    artefact_critical = artefact_any = 0
+    latency: dict[str, list[float]] = defaultdict(list)
+    for run in runs:
+        by_patient: dict[str, list[dict]] = defaultdict(list)
+        for page in run["pages"]:
+            by_patient[page["patient_id"]].append(page)
+        total_pages += len(run["pages"])
+        realerts += sum(p["status"] == "re-alert" for p in run["pages"])
+        for truth in run["truth"]:
+            pid = truth["patient_id"]
+            reads = run["readings_by_patient"].get(pid, [])
+            if not reads:
+                continue
+            pages = sorted(by_patient.get(pid, []), key=lambda p: p["ts"])
+            page_ts = [p["ts"] for p in pages]
+            for page in pages:
+                vitals = RULE_VITALS.get(page["rule"], ALL_VITALS)
+                if _covered(truth["artefacts"], page["ts"], vitals):
+                    artefact_any += 1
+                    artefact_critical += page["severity"] == "critical"
+            sc = truth["scenario"]
+            if sc is None:
+                quiet_pages += len(pages)
+                quiet_hours += (reads[-1][0] - reads[0][0]) / HOUR_MS
+                continue
+            read_ts = [r[0] for r in reads]
+            onset, full = sc["onset_ms"], sc["full_severity_ms"]
+            present = bisect_right(read_ts, full) > bisect_left(read_ts, onset) and read_ts[-1] >= full
+            if present and full <= run["end_ms"]:
+                s = scen[sc["scenario"]]
+                s["observable"] += 1
+                during = [t for t in page_ts if onset <= t <= sc["end_ms"]]
+                if during:
+                    s["paged"] += 1
+                before = [t for t in page_ts if onset <= t <= full]
+                if before:
+                    s["before_full"] += 1
+                    s["leads_h"].append((full - before[0]) / HOUR_MS)
+            # Pages in the patient's worst hour (sliding 60 min).
+            worst = max((bisect_right(page_ts, t + HOUR_MS - 1) - i for i, t in enumerate(page_ts)), default=0)
+            worst_hours.append(worst)
+            # Added latency of the critical tier: first genuine critical value -> first critical page of its rule.
+            for rule, (vital, is_critical) in CRITICAL.items():
+                first = next((r for r in reads if r[2].get(vital) is not None and is_critical(r[2][vital])
+                              and not _covered(truth["artefacts"], r[0], {vital})), None)
+                if first is None:
+                    continue
+                paged = next((p["ts"] for p in pages if p["rule"] == rule and p["severity"] == "critical"
+                              and p["ts"] >= first[0]), None)
+                if paged is not None and paged - first[0] <= 10 * MINUTE_MS:
+                    latency[unit_kind(first[1])].append((paged - first[0]) / 1000)
+    scenarios = {}
+    for kind, s in sorted(scen.items()):
+        scenarios[kind] = {"observable": s["observable"], "paged": s["paged"], "paged_before_full": s["before_full"],
+                           "share_before_full": round(s["before_full"] / s["observable"], 3) if s["observable"] else None,
+                           "median_lead_h": round(statistics.median(s["leads_h"]), 2) if s["leads_h"] else None}
+    lat = {kind: {"cadence_s": CADENCE_S.get(kind), "events": len(v), "median_s": round(statistics.median(v), 1),
+                  "max_s": round(max(v), 1)} for kind, v in sorted(latency.items()) if v}
+    return {
+        "scenarios": scenarios,
+        "quiet_pages_per_100_patient_hours": round(100 * quiet_pages / quiet_hours, 2) if quiet_hours else None,
+        "quiet_patient_hours": round(quiet_hours),
+        "pages": total_pages,
+        "realert_share": round(realerts / total_pages, 3) if total_pages else None,
+        "worst_hour_pages_median": statistics.median(worst_hours) if worst_hours else None,
+        "worst_hour_pages_max": max(worst_hours, default=None),
+        "artefacts_paged": artefact_any,
+        "artefacts_paged_critical": artefact_critical,
+        "critical_added_latency_s": lat,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--hours", type=float, default=24)
+    parser.add_argument("--label", default="current")
+    args = parser.parse_args()
+    seeds = list(range(1, args.seeds + 1))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(replay, seeds, [args.patients] * len(seeds), [args.hours] * len(seeds)))
+    result = metrics(runs)
+    result.update(label=args.label, seeds=seeds, patients=args.patients, hours=args.hours,
+                  readings=sum(r["readings"] for r in runs),
+                  commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip())
+    print(json.dumps(result, indent=1))
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    saved[args.label] = result
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
