@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flink_app.schema.events import Alert, iso_ms
 
 PAGER_FIELDS = ("alert_id", "rule", "severity", "status", "hospital_id", "unit", "bed", "message", "values",
-                "news2_total")
+                "news2_total", "episode_id", "delayed", "tier", "context", "oldest_value_age_s")
 
 
 def sns_message(alert: Alert) -> dict:
@@ -28,7 +28,7 @@ def sns_message(alert: Alert) -> dict:
     attributes = {
         name: {"DataType": "String", "StringValue": str(value)}
         for name, value in (("severity", alert.severity), ("rule", alert.rule), ("status", alert.status),
-                            ("hospital", alert.hospital_id), ("unit", alert.unit))
+                            ("hospital", alert.hospital_id), ("unit", alert.unit), ("tier", alert.tier or "primary"))
     }
     return {"Message": json.dumps(body, sort_keys=True), "Subject": alert.message[:99],
             "MessageAttributes": attributes}

@@ -53,7 +53,15 @@ def replay(seed: int, patients: int, hours: float) -> dict:
     end = START_MS + int(hours * HOUR_MS)
     t0 = time.perf_counter()
     n = 0
+    next_tick = START_MS + MINUTE_MS
     for event in sim.events(until_ms=end):
+        while event["ts"] >= next_tick and hasattr(path, "tick"):  # the job's detection timer, each minute
+            for state in states.values():
+                for alert in path.tick(state, next_tick):
+                    if is_page(alert):
+                        pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
+                                      "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+            next_tick += MINUTE_MS
         data = orjson.dumps(event)
         pid = event["patient_id"]
         ts = event["ts"]

@@ -20,8 +20,17 @@ CARRIED = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "diastolic_bp
 
 @dataclass
 class LastSeen:
+    """Per patient: the latest value of each parameter, and the patient's standing facts.
+
+    The SpO2 scale is a clinical order (RCP 2017: scale 2 only for a prescribed 88-92% target):
+    set by an order, admission or transfer that states it, or by a reading that states it, and
+    never reset by a reading that does not (a wearable does not know the prescription).
+    """
+
     values: dict[str, tuple[object, int]] = field(default_factory=dict)  # name -> (value, ts_ms)
     spo2_scale: int = 1
+    age_years: int | None = None
+    pregnant: bool | None = None
 
 
 def carry_forward(reading: VitalsReading, last: LastSeen, max_age_ms: int) -> tuple[dict[str, object], dict[str, int]]:
@@ -41,7 +50,21 @@ def carry_forward(reading: VitalsReading, last: LastSeen, max_age_ms: int) -> tu
         if seen is not None and 0 <= ts - seen[1] <= max_age_ms:
             values[name] = seen[0]
             carried[name] = ts - seen[1]
-    if reading.spo2 is not None:
+    if reading.spo2_scale is not None:
         last.spo2_scale = reading.spo2_scale
-    values["spo2_scale"] = reading.spo2_scale if reading.spo2 is not None else last.spo2_scale
+    if reading.age_years is not None:
+        last.age_years = reading.age_years
+    if reading.pregnant is not None:
+        last.pregnant = reading.pregnant
+    values["spo2_scale"] = last.spo2_scale
+    values["age_years"] = last.age_years
+    values["pregnant"] = bool(last.pregnant)
     return values, carried
+
+
+def note_encounter(event, last: LastSeen) -> None:
+    """Standing facts from an encounter event (admission, transfer, order): scale, age."""
+    if event.spo2_scale is not None:
+        last.spo2_scale = event.spo2_scale
+    if event.age_years is not None:
+        last.age_years = event.age_years

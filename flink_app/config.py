@@ -83,6 +83,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "persistence.ms", int, 20000,
             "How long a standard-limit breach must last before it alerts (0 alerts at once). "
             "Manual observations alert at once."),
+    Setting("detection", "persistence.window.ms", int, 120000,
+            "Window in which time in breach is counted against persistence.ms (at least twice the persistence): "
+            "a value flapping across a limit still alerts."),
+    Setting("detection", "critical.confirm.ms", int, 20000,
+            "A critical value alerts once two consecutive critical readings are at least this far apart "
+            "(artefacts last seconds); a nurse's observation at once. Added latency: this, or one reading "
+            "interval for slower devices (README, detection benchmark)."),
+    Setting("detection", "clear.hold.ms", int, 1800000,
+            "A condition back inside its limit (not yet past the recovery margin) clears after this long."),
+    Setting("detection", "deescalate.ms", int, 600000,
+            "A critical condition with no critical reading for this long is urgent again."),
+    Setting("detection", "ack.minutes", float, 60, "How long an acknowledgement stops re-alerts and escalation."),
+    Setting("detection", "silence.minutes", float, 30, "Default length of a bed silence (probe off, off the ward)."),
+    Setting("detection", "delayed.after.ms", int, 600000,
+            "Readings older than this (a catch-up after an outage) page only once live again or once their "
+            "episode has lasted this long, marked DELAYED; an episode over within the backlog is recorded only."),
+    Setting("detection", "overdue.grace", float, 1.5,
+            "Observations are overdue once the oldest NEWS2 parameter is older than the band's monitoring "
+            "interval (RCP Chart 4) times this."),
+    Setting("detection", "escalation", str, "charge_nurse@10,rapid_response@20",
+            "Tiers an unacknowledged urgent or critical episode escalates to: TIER@minutes after it opened."),
+    Setting("detection", "escalation.units", str, "",
+            "Per-unit escalation tiers, e.g. 'ICU:charge_nurse@5,rapid_response@10;Ward-A:charge_nurse@15'."),
     Setting("detection", "spo2.low", float, 92, "Standard limit: SpO2 below this (%) is the low-oxygen alert."),
     Setting("detection", "spo2.scale2.low", float, 88,
             "Standard SpO2 limit for NEWS2 scale 2 patients (prescribed target 88-92%)."),
@@ -100,8 +123,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "news2.rapid_rise", float, 3, "A NEWS2 rise of this much within 30 minutes alerts."),
     Setting("detection", "triage.max_wait.min", float, 15,
             "A triage 1-2 patient waiting longer than this (minutes) alerts."),
+    Setting("detection", "unit.defaults", str, "ICU:news2.urgent=7,news2.emergency=9",
+            "Shipped per-unit defaults: ICU patients often sit at NEWS2 >= 5 under continuous nursing, so NEWS2 "
+            "pages there from 7 (urgent) and 9 (critical). Our choice, not an RCP rule; override per unit."),
     Setting("detection", "unit.overrides", str, "",
-            "Per-unit limits, e.g. 'ICU:spo2.low=90,persistence.ms=10000;Ward-A:news2.urgent=6'."),
+            "Per-unit limits on top of unit.defaults, e.g. 'ICU:spo2.low=90,persistence.ms=10000;Ward-A:news2.urgent=6'."),
     Setting("events", "out_of_orderness.ms", int, 5000,
             "Watermark delay: how far out of order readings may arrive and still count as on time."),
     Setting("events", "idleness.ms", int, 30000, "A stream split silent this long stops holding the watermark back."),

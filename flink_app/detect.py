@@ -1,23 +1,29 @@
-"""Critical-event detection as a plain-Python state machine, one state per patient.
+"""Deterioration detection as a plain-Python state machine, one state per patient.
 
 The keyed Flink operator keeps ``PatientState`` in state and calls ``Detector.step`` for each
-enriched reading (and ``Detector.on_encounter`` for encounter events). Every rule reduces a
-reading to an ``Evaluation`` (breached? critical? recovered?) and one shared episode machine
-turns evaluations into alerts, as the alarm-fatigue evidence asks (CLINICAL.md):
+enriched reading, ``on_encounter`` for encounter events, ``on_ack`` for acknowledgements and
+``tick`` on a timer. Two layers, as the alarm-fatigue evidence asks (CLINICAL.md):
 
-* a **critical** condition alerts on the first reading, with no delay;
-* a **standard** condition alerts only once it has persisted for ``persistence`` (default
-  20 s; Goerges 2009: a 19 s delay removes 67% of ignored alarms), or at once when the value
-  was taken by a nurse (a manual observation is not an artefact);
-* one alert per patient, rule and episode; an escalation if it turns critical; a re-alert
-  while it lasts, at the NEWS2 minimum monitoring interval of the patient's current band
-  (RCP 2017 Chart 4); an all-clear once it has recovered past a hysteresis margin.
+**Conditions** (one per rule): each reading is reduced to an ``Evaluation`` (breached? critical?
+recovered?). A standard breach becomes active once the *time in breach* within a window
+reaches the persistence (20 s; Görges 2009: a 19 s delay removes 67% of ignored alarms), so a
+value flapping across the limit still pages, and a single reading never does. A critical
+value becomes active once it has been confirmed: two consecutive critical readings at least
+``detection.critical.confirm.ms`` apart (20 s by default: longer than the motion and probe
+artefacts the simulator injects at published rates, within the 30 s SpO2 delay monitor makers
+allow and Taenzer 2010's >30 s surveillance rule). A nurse's observation set is acted on at
+once. A condition clears past a hysteresis margin, or after ``detection.clear.hold.ms`` back
+inside its limit; NEWS2 de-escalates from critical after ``detection.deescalate.ms`` without
+an emergency score.
 
-Rules: SpO2 low and heart rate high/low (two-tier limits: NEWS2 "3" values and the source
-systems' SpO2 < 92%), NEWS2 >= 5 urgent / >= 7 emergency, a single NEWS2 parameter scoring 3
-(RR, SBP, temperature, ACVPU: SpO2 and pulse have their own rules), a rapid rise of NEWS2 by
-3 or more within 30 minutes, and a triage 1-2 patient waiting over 15 minutes (the source
-systems' undone recommendation).
+**One voice per patient**: the conditions feed one episode (one page stream) per patient.
+It opens with the worst active condition as its headline and the others as context, pages
+again only when it gets worse, re-alerts on one clock at the RCP Chart 4 monitoring interval of
+the patient's band, escalates to the next tier when nobody acknowledges it, and ends with one
+all-clear. Acknowledgements stop re-alerts and escalation for a while; a bed can be silenced;
+discharge ends it. Pages about readings older than ``detection.delayed.after.ms`` (a catch-up)
+are held: an episode that opens and closes inside the backlog is recorded, not paged; one still
+open when the data is live again (or open that long) is paged marked delayed.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flink_app.carry_forward import LastSeen
-from flink_app.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES
+from flink_app.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
 from flink_app.schema.events import Alert, iso_ms
 
 
@@ -40,8 +46,8 @@ class ThresholdRule:
     unit: str
     op: str  # "<", "<=", ">", ">="
     standard: str  # configuration key of the standard (persistent) limit
-    critical: str  # configuration key of the critical (immediate) limit
-    clear_margin: float  # recovery past the standard limit that ends an episode
+    critical: str  # configuration key of the critical (confirmed) limit
+    clear_margin: float  # recovery past the standard limit that ends a condition at once
     standard_scale2: str | None = None  # SpO2 rules: the standard limit for NEWS2 scale 2 patients
 
     def breached(self, value: float, limit: float) -> bool:
@@ -66,7 +72,13 @@ RULES: tuple[ThresholdRule, ...] = (
 )
 RED_SCORE_PARAMETERS = ("respiratory_rate", "systolic_bp", "temperature_c", "consciousness")
 SCORE_RULES = ("news2", "news2_red_score", "news2_rapid_rise")
+# Headline order among conditions of equal severity: the aggregate score first.
+RULE_PRIORITY = {"news2": 0, "spo2_low": 1, "heart_rate_high": 2, "heart_rate_low": 3, "news2_red_score": 4,
+                 "news2_rapid_rise": 5}
 RAPID_RISE_WINDOW_MS = 30 * 60_000
+SEVERITY_ORDER = {"info": 0, "warning": 1, "urgent": 2, "critical": 3}
+PAGING_STATUSES = ("open", "re-alert", "worsened", "escalated", "overdue")
+NEWS2_PARTS = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature_c")
 
 
 @dataclass
@@ -76,7 +88,7 @@ class Evaluation:
     recovered: bool
     _text: str | None = None  # what a nurse reads: "SpO2 88% (limit <92)"
     _values: dict | None = None
-    # Builds (text, values) when an alert needs them: most readings raise none, and formatting
+    # Builds (text, values) when a page needs them: most readings raise none, and formatting
     # them for every reading was a tenth of the per-reading work.
     describe: Callable[[], tuple[str, dict]] | None = None
 
@@ -96,25 +108,57 @@ class Evaluation:
 
 
 @dataclass
+class Condition:
+    """One rule's state for one patient."""
+
+    samples: list = field(default_factory=list)  # [(ts, breached)] within the persistence window
+    run_start: int | None = None  # first reading of the current run of critical readings
+    run_count: int = 0
+    active: bool = False
+    critical: bool = False
+    since_ms: int = 0  # first breaching reading of this condition
+    last_critical_ms: int = 0
+    inside_since_ms: int | None = None  # back inside the limit (not yet past the margin) since
+    text: str = ""
+    values: dict = field(default_factory=dict)
+    baseline: int | None = None  # rapid rise: the NEWS2 it rose from
+
+
+@dataclass
 class Episode:
+    """The patient's one page stream."""
+
     alert_id: str
-    start_ms: int  # first breaching reading
-    open: bool = False  # False while a standard breach is pending its persistence
-    severity: str = "urgent"
-    last_alert_ms: int = 0
+    start_ms: int
+    severity: str
+    headline: str
+    last_page_ms: int = 0
+    opened_page_ms: int | None = None  # when the first page went out (None while held in a backlog)
     realerts: int = 0
-    baseline: int | None = None  # rapid-rise: the NEWS2 it rose from
+    worsened: int = 0
+    tier: int = 0  # escalation tiers paged so far
+    acked_until_ms: int = 0
+    acked_by: str | None = None
 
 
 @dataclass
 class PatientState:
-    episodes: dict[str, Episode] = field(default_factory=dict)
+    conditions: dict[str, Condition] = field(default_factory=dict)
+    episode: Episode | None = None
     # complete NEWS2 total -> the latest time it was seen, last 30 min. The lowest total in a
     # window needs only each total's latest sighting: at most 21 entries, however often readings come.
     news2_history: dict[int, int] = field(default_factory=dict)
     last_band: str | None = None
     last_total: int | None = None
-    last_seen: LastSeen = field(default_factory=LastSeen)  # carry-forward values
+    last_seen: LastSeen = field(default_factory=LastSeen)  # carry-forward values and standing facts
+    where: dict = field(default_factory=dict)  # ids and location of the latest reading
+    limits: dict[str, float] = field(default_factory=dict)  # clinician-adjusted limits (order events)
+    silenced_until_ms: int = 0
+    silence_reason: str | None = None
+    last_ts: int | None = None  # event time of the latest reading
+    last_processed_ms: int | None = None  # processing time it was handled at
+    overdue_since_ms: int | None = None  # an overdue alert was raised for the gap since then
+    timer_ms: int | None = None  # the operator's pending detection timer (processing time)
 
 
 def alert_id(patient_id: str, rule: str, episode_start_ms: int) -> str:
@@ -126,141 +170,255 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def parse_unit_overrides(text: str) -> dict[str, dict[str, float]]:
+def _minutes(ms: float) -> str:
+    minutes = ms / 60_000
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def parse_unit_overrides(text: str, name: str = "detection.unit.overrides") -> dict[str, dict[str, float]]:
     """``"ICU:spo2.low=90,heart_rate.high=140;Ward-A:persistence.ms=30000"`` -> per-unit settings."""
     out: dict[str, dict[str, float]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         unit, sep, assignments = part.partition(":")
         if not sep or not unit:
-            raise ValueError(f"detection.unit.overrides: {part!r} should read UNIT:key=value,...")
+            raise ValueError(f"{name}: {part!r} should read UNIT:key=value,...")
         for assignment in assignments.split(","):
             key, sep, value = assignment.partition("=")
             if not sep:
-                raise ValueError(f"detection.unit.overrides: {assignment!r} should read key=value")
+                raise ValueError(f"{name}: {assignment!r} should read key=value")
             try:
                 out.setdefault(unit.strip(), {})[f"detection.{key.strip()}"] = float(value)
             except ValueError:
-                raise ValueError(f"detection.unit.overrides: {value!r} for {key.strip()} is not a number") from None
+                raise ValueError(f"{name}: {value!r} for {key.strip()} is not a number") from None
+    return out
+
+
+def parse_tiers(text: str, name: str) -> list[tuple[str, int]]:
+    """``"charge_nurse@10,rapid_response@20"`` -> [(tier, minutes after the first page in ms)], increasing."""
+    tiers = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        tier, sep, minutes = part.partition("@")
+        try:
+            delay = float(minutes)
+        except ValueError:
+            delay = -1
+        if not sep or not tier.strip() or delay <= 0:
+            raise ValueError(f"{name}: {part!r} should read TIER@MINUTES with MINUTES > 0")
+        tiers.append((tier.strip(), int(delay * 60_000)))
+    if [d for _, d in tiers] != sorted(d for _, d in tiers):
+        raise ValueError(f"{name}: tiers must be listed in increasing delay")
+    return tiers
+
+
+def parse_unit_tiers(text: str, name: str = "detection.escalation.units") -> dict[str, list[tuple[str, int]]]:
+    """``"ICU:charge_nurse@5,rapid_response@10;Ward-A:..."`` -> per-unit escalation tiers."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        unit, sep, tiers = part.partition(":")
+        if not sep or not unit.strip():
+            raise ValueError(f"{name}: {part!r} should read UNIT:TIER@MINUTES,...")
+        out[unit.strip()] = parse_tiers(tiers, name)
     return out
 
 
 class Detector:
     def __init__(self, settings: dict, rules: tuple[ThresholdRule, ...] = RULES):
         needed = [k for r in rules for k in (r.standard, r.critical, r.standard_scale2) if k]
-        needed += ["detection.persistence.ms", "detection.news2.persistence.ms", "detection.news2.urgent", "detection.news2.emergency",
-                   "detection.news2.rapid_rise", "detection.triage.max_wait.min"]
+        needed += ["detection.persistence.ms", "detection.news2.persistence.ms", "detection.news2.urgent",
+                   "detection.news2.emergency", "detection.news2.rapid_rise", "detection.triage.max_wait.min"]
         missing = [k for k in needed if k not in settings]
         if missing:
             raise ValueError(f"no value configured for {', '.join(missing)}")
+        defaults = {"detection.persistence.window.ms": 120_000, "detection.critical.confirm.ms": 20_000,
+                    "detection.clear.hold.ms": 30 * 60_000, "detection.deescalate.ms": 10 * 60_000,
+                    "detection.ack.minutes": 60.0, "detection.silence.minutes": 30.0,
+                    "detection.delayed.after.ms": 10 * 60_000, "detection.overdue.grace": 1.5,
+                    "detection.escalation": "charge_nurse@10,rapid_response@20", "detection.escalation.units": "",
+                    "detection.unit.defaults": ""}
+        self.settings = {**defaults, **settings}
         self.rules = rules
-        self.settings = settings
-        self.unit_settings = parse_unit_overrides(str(settings.get("detection.unit.overrides", "")))
-        for unit, overrides in self.unit_settings.items():
-            unknown = [k for k in overrides if k not in settings]
-            if unknown:
-                raise ValueError(f"detection.unit.overrides: unknown setting {unknown[0][10:]!r} for unit {unit}")
+        s = self.settings
+        self.unit_settings: dict[str, dict[str, float]] = {}
+        for source in ("detection.unit.defaults", "detection.unit.overrides"):
+            for unit, overrides in parse_unit_overrides(str(s.get(source, "")), source).items():
+                unknown = [k for k in overrides if k not in s]
+                if unknown:
+                    raise ValueError(f"{source}: unknown setting {unknown[0][10:]!r} for unit {unit}")
+                self.unit_settings.setdefault(unit, {}).update(overrides)
+        self.tiers = parse_tiers(str(s["detection.escalation"]), "detection.escalation")
+        self.unit_tiers = parse_unit_tiers(str(s["detection.escalation.units"]))
+        for key in ("detection.critical.confirm.ms", "detection.persistence.window.ms", "detection.clear.hold.ms",
+                    "detection.deescalate.ms", "detection.delayed.after.ms"):
+            if float(s[key]) <= 0:
+                raise ValueError(f"{key} must be positive, got {s[key]}")
 
-    def limit(self, key: str, unit: str) -> float:
+    def limit(self, key: str, unit: str, state: PatientState | None = None) -> float:
+        """A limit: the patient's adjusted one (an order), else the unit's, else the default."""
+        if state is not None and state.limits:
+            value = state.limits.get(key[10:])
+            if value is not None:
+                return value
         return self.unit_settings.get(unit, {}).get(key, self.settings[key])
 
     # ---- rules -> evaluations -----------------------------------------------------------
-    def _threshold(self, rule: ThresholdRule, row: dict) -> Evaluation | None:
+    def _threshold(self, rule: ThresholdRule, row: dict, state: PatientState) -> Evaluation | None:
         value = row.get(rule.vital)
         if value is None:
-            return None  # absent parameter: the episode neither opens nor closes
+            return None  # absent parameter: the condition neither opens nor closes
         unit = row["unit"]
-        standard, critical = self.limit(rule.standard, unit), self.limit(rule.critical, unit)
+        standard, critical = self.limit(rule.standard, unit, state), self.limit(rule.critical, unit, state)
         if rule.standard_scale2 and row.get("spo2_scale") == 2:
-            standard = self.limit(rule.standard_scale2, unit)
+            standard = self.limit(rule.standard_scale2, unit, state)
         is_critical = rule.breached(value, critical)
         limit = critical if is_critical else standard
+        adult = "" if row.get("news2_not_applicable") is None else " (adult limit)"
         return Evaluation(rule.breached(value, standard), is_critical, rule.recovered(value, standard),
-                          describe=lambda: (f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(limit)})",
+                          describe=lambda: (f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(limit)}){adult}",
                                             {rule.vital: value, "limit": limit}))
 
-    def _score(self, name: str, row: dict, state: PatientState) -> Evaluation | None:
+    def _news2(self, row: dict, state: PatientState) -> Evaluation | None:
+        """NEWS2 >= urgent / emergency, from a complete set or from a partial sum that proves it.
+
+        Sub-scores are never negative, so the sum of the known parameters is a lower bound of
+        the total: a partial sum of 5 or more is at least urgent, whatever the missing values.
+        """
+        total, partial = row.get("news2_total"), row.get("news2_partial")
+        missing = row.get("news2_missing") or []
+        unit = row["unit"]
+        urgent = self.limit("detection.news2.urgent", unit, state)
+        emergency = self.limit("detection.news2.emergency", unit, state)
+        if total is None:
+            if not partial or partial < urgent:
+                return None  # the known part proves nothing: neither opens nor closes
+            score, exact = partial, False
+        else:
+            score, exact = total, True
+        band = row.get("news2_band")
+
+        def describe():
+            if exact:
+                return f"NEWS2 {score} ({band})", {"news2": score}
+            names = ", ".join(m.replace("_", " ") for m in missing)
+            return f"NEWS2 at least {score} ({names} not measured)", {"news2_at_least": score, "missing": names}
+        return Evaluation(score >= urgent, score >= emergency, exact and score <= urgent - 2, describe=describe)
+
+    def _red_score(self, row: dict) -> Evaluation | None:
+        scores = {p: row.get(f"news2_{p}") for p in RED_SCORE_PARAMETERS}
+        known = {p: s for p, s in scores.items() if s is not None}
+        if not known:
+            return None
+        threes = [p for p, s in known.items() if s == 3]
+
+        def describe():
+            text = "score 3 in " + ", ".join(p.replace("_", " ") for p in threes) if threes else "no parameter at 3"
+            return f"NEWS2 {text}", {"parameters": ",".join(threes)}
+        return Evaluation(bool(threes), False, not threes, describe=describe)
+
+    def _rapid_rise(self, row: dict, state: PatientState) -> Evaluation | None:
         total = row.get("news2_total")
-        if name == "news2":
-            if total is None:
-                return None
-            urgent, emergency = self.limit("detection.news2.urgent", row["unit"]), self.limit(
-                "detection.news2.emergency", row["unit"])
-            band = row.get("news2_band")
-            return Evaluation(total >= urgent, total >= emergency, total <= urgent - 2,
-                              describe=lambda: (f"NEWS2 {total} ({band})", {"news2": total}))
-        if name == "news2_red_score":
-            scores = {p: row.get(f"news2_{p}") for p in RED_SCORE_PARAMETERS}
-            known = {p: s for p, s in scores.items() if s is not None}
-            if not known:
-                return None
-            threes = [p for p, s in known.items() if s == 3]
-
-            def describe():
-                text = "score 3 in " + ", ".join(p.replace("_", " ") for p in threes) if threes else "no parameter at 3"
-                return f"NEWS2 {text}", {"parameters": ",".join(threes)}
-            return Evaluation(bool(threes), False, not threes, describe=describe)
-        if name == "news2_rapid_rise":
-            if total is None:
-                return None
-            ts = row["ts"]
-            window = [v for v, seen in state.news2_history.items() if ts - seen <= RAPID_RISE_WINDOW_MS]
-            if not window:
-                return None
-            lowest = min(window)
-            ep = state.episodes.get(name)
-            base = ep.baseline if ep is not None and ep.baseline is not None else lowest
-            rise = self.limit("detection.news2.rapid_rise", row["unit"])
-            return Evaluation(total - lowest >= rise, False, total <= base + 1,
-                              describe=lambda: (f"NEWS2 rose {lowest}→{total} within 30 min",
-                                                {"news2": total, "from": lowest}))
-        raise ValueError(name)
-
-    # ---- the episode machine ------------------------------------------------------------
-    def step(self, state: PatientState, row: dict) -> list[Alert]:
-        """Advance one patient's state with one enriched ``vitals`` row; return alerts to send."""
-        out: list[Alert] = []
+        if total is None:
+            return None
         ts = row["ts"]
-        evaluations = [(r.name, self._threshold(r, row)) for r in self.rules]
-        evaluations += [(name, self._score(name, row, state)) for name in SCORE_RULES]
-        manual = row.get("source") == "manual"
-        for name, ev in evaluations:
+        window = [v for v, seen in state.news2_history.items() if ts - seen <= RAPID_RISE_WINDOW_MS]
+        if not window:
+            return None
+        lowest = min(window)
+        cond = state.conditions.get("news2_rapid_rise")
+        base = cond.baseline if cond is not None and cond.active and cond.baseline is not None else lowest
+        rise = self.limit("detection.news2.rapid_rise", row["unit"], state)
+        # Closes when the rise is gone: the score is back within the rise of where it started.
+        return Evaluation(total - lowest >= rise, False, total - base < rise,
+                          describe=lambda: (f"NEWS2 rose {base}→{total} within 30 min", {"news2": total, "from": base}))
+
+    def _evaluations(self, row: dict, state: PatientState) -> list[tuple[str, Evaluation | None]]:
+        out: list[tuple[str, Evaluation | None]] = [(r.name, self._threshold(r, row, state)) for r in self.rules]
+        if row.get("news2_not_applicable") is None:  # under 16 or pregnant: no NEWS2-derived rule (RCP 2017)
+            out += [("news2", self._news2(row, state)), ("news2_red_score", self._red_score(row)),
+                    ("news2_rapid_rise", self._rapid_rise(row, state))]
+        return out
+
+    # ---- conditions -----------------------------------------------------------------------
+    def _update(self, name: str, cond: Condition, ev: Evaluation, row: dict, state: PatientState) -> None:
+        ts = row["ts"]
+        unit = row["unit"]
+        score_rule = name in SCORE_RULES
+        persistence = self.limit("detection.news2.persistence.ms" if score_rule else "detection.persistence.ms", unit,
+                                 state)
+        reliable = row.get("source") == "manual" or persistence <= 0
+        window = max(self.limit("detection.persistence.window.ms", unit, state), 2 * persistence)
+        cond.samples = [s for s in cond.samples if ts - s[0] <= window]
+        cond.samples.append((ts, ev.breached))
+        if ev.breached and not cond.active and not cond.since_ms:
+            cond.since_ms = ts
+        # Critical confirmation: consecutive critical readings spanning the confirmation time.
+        if ev.critical:
+            if cond.run_start is None:
+                cond.run_start, cond.run_count = ts, 0
+            cond.run_count += 1
+            cond.last_critical_ms = ts
+        else:
+            cond.run_start, cond.run_count = None, 0
+        confirm = self.limit("detection.critical.confirm.ms", unit, state)
+        critical_confirmed = ev.critical and (reliable or (cond.run_count >= 2 and ts - cond.run_start >= confirm))
+        # Standard: time in breach within the window, each breaching reading counted until the next.
+        in_breach = sum(b - a for (a, hit), (b, _) in zip(cond.samples, cond.samples[1:], strict=False) if hit)
+        breaches = sum(hit for _, hit in cond.samples)
+        standard_confirmed = ev.breached and (reliable or (breaches >= 2 and in_breach >= persistence))
+        if score_rule and not reliable:
+            critical_confirmed = critical_confirmed and standard_confirmed  # a NEWS2 of 7 from monitors waits too
+        if ev.breached or ev.critical:
+            cond.text, cond.values = ev.text, ev.values
+            if name == "news2_rapid_rise" and not cond.active:
+                cond.baseline = ev.values.get("from")
+        if standard_confirmed or critical_confirmed:
+            cond.active = True
+            cond.critical = cond.critical or critical_confirmed
+            cond.inside_since_ms = None
+            return
+        if not cond.active:
+            if not any(hit for _, hit in cond.samples):
+                cond.since_ms = 0  # the breach did not persist: forgotten
+            return
+        # Active: de-escalate, clear at once past the margin, or after a hold back inside the limit.
+        if cond.critical and not ev.critical and ts - cond.last_critical_ms >= self.limit("detection.deescalate.ms", unit, state):
+            cond.critical = False
+        if ev.recovered:
+            self._reset(cond)
+        elif not ev.breached:
+            if cond.inside_since_ms is None:
+                cond.inside_since_ms = ts
+            elif ts - cond.inside_since_ms >= self.limit("detection.clear.hold.ms", unit, state):
+                self._reset(cond)
+        else:
+            cond.inside_since_ms = None
+
+    @staticmethod
+    def _reset(cond: Condition) -> None:
+        cond.active = cond.critical = False
+        cond.since_ms = 0
+        cond.inside_since_ms = cond.baseline = None
+        cond.samples = []
+        cond.run_start, cond.run_count = None, 0
+
+    # ---- the patient's voice ----------------------------------------------------------------
+    def step(self, state: PatientState, row: dict) -> list[Alert]:
+        """Advance one patient's state with one enriched ``vitals`` row; return the alerts raised."""
+        ts = row["ts"]
+        state.where = {k: row[k] for k in ("patient_id", "encounter_id", "hospital_id", "unit", "bed")}
+        if state.last_ts is None or ts >= state.last_ts:
+            state.last_ts = ts
+            state.last_processed_ms = row.get("processed_ts") or ts
+        for name, ev in self._evaluations(row, state):
             if ev is None:
                 continue
-            # Scores built from continuous monitoring (with carried values) must hold for longer,
-            # and even a NEWS2 of 7 waits for it: one transient reading is not an emergency.
-            # A nurse's observation set is acted on at once (RCP 2017).
-            score_rule = name in SCORE_RULES
-            persistence = self.limit("detection.news2.persistence.ms" if score_rule else "detection.persistence.ms",
-                                     row["unit"])
-            reliable = manual or persistence <= 0
-            immediate = reliable or (ev.critical and not score_rule)
-            ep = state.episodes.get(name)
-            if ep is None:
-                if ev.breached:
-                    ep = Episode(alert_id(row["patient_id"], name, ts), ts)
-                    if name == "news2_rapid_rise":
-                        ep.baseline = int(ev.values["from"])
-                    state.episodes[name] = ep
-                    if immediate:
-                        out.append(self._open(ep, name, row, ev))
-                continue
-            if not ep.open:
+            cond = state.conditions.get(name)
+            if cond is None:
                 if not ev.breached:
-                    del state.episodes[name]  # the breach did not persist: no alert
-                elif immediate or ts - ep.start_ms >= persistence:
-                    out.append(self._open(ep, name, row, ev))
-                continue
-            if ev.recovered:
-                del state.episodes[name]
-                out.append(self._alert(name, row, ep.alert_id + "-clear", ep.start_ms, ev, "all-clear", "info"))
-            elif ev.critical and ep.severity != "critical":
-                ep.severity, ep.last_alert_ms = "critical", ts
-                out.append(self._alert(name, row, ep.alert_id + "-esc", ep.start_ms, ev, "escalated", "critical"))
-            elif ts - ep.last_alert_ms >= self._realert_ms(row, state):
-                ep.realerts += 1
-                ep.last_alert_ms = ts
-                out.append(self._alert(name, row, f"{ep.alert_id}-r{ep.realerts}", ep.start_ms, ev, "re-alert",
-                                       ep.severity))
+                    continue
+                cond = state.conditions[name] = Condition()
+            self._update(name, cond, ev, row, state)
+            if not cond.active and not cond.since_ms:
+                del state.conditions[name]
         if row.get("news2_total") is not None:
             state.last_total, state.last_band = row["news2_total"], row.get("news2_band")
             history = state.news2_history
@@ -268,51 +426,253 @@ class Detector:
                 del history[old]
             total = row["news2_total"]
             history[total] = max(history.get(total, ts), ts)
+        now = row.get("processed_ts") or ts
+        out = self._voice(state, ts, now, row)
+        out += self._overdue(state, ts)
         return out
 
-    def _realert_ms(self, row: dict, state: PatientState) -> int:
-        """Re-alert at the minimum monitoring interval of the patient's NEWS2 band (RCP Chart 4)."""
-        band = row.get("news2_band") or state.last_band
-        total = row.get("news2_total") if row.get("news2_total") is not None else state.last_total
-        key = "low_zero" if band == "low" and total == 0 else (band or "medium")
-        return NEWS2_MONITORING_MINUTES.get(key, 60) * 60_000
+    def _voice(self, state: PatientState, ts: int, now: int, row: dict | None = None) -> list[Alert]:
+        active = {n: c for n, c in state.conditions.items() if c.active}
+        ep = state.episode
+        delayed_after = self.limit("detection.delayed.after.ms", state.where.get("unit", ""), state)
+        backlog = now - ts > delayed_after
+        out: list[Alert] = []
+        if not active:
+            if ep is not None:
+                state.episode = None
+                paged = ep.opened_page_ms is not None and not self._silenced(state, ts)
+                out.append(self._page(state, ep, "all-clear", "info", f"{ep.alert_id}-clear", ts, paged=paged,
+                                      context={}, row=row))
+            return out
+        worst = max(active, key=lambda n: (active[n].critical, -RULE_PRIORITY.get(n, 9)))
+        severity = "critical" if active[worst].critical else "urgent"
+        if ep is None:
+            start = min(c.since_ms or ts for c in active.values())
+            ep = state.episode = Episode(alert_id(state.where["patient_id"], "episode", start), start, severity, worst)
+        elif SEVERITY_ORDER[severity] > SEVERITY_ORDER[ep.severity] and ep.opened_page_ms is not None:
+            ep.severity, ep.headline = severity, worst
+            ep.worsened += 1
+            ep.acked_until_ms = 0  # worse than what was acknowledged: it needs a new look
+            return [self._send(state, ep, "worsened", f"{ep.alert_id}-w{ep.worsened}", ts, now, active, backlog, row)]
+        else:
+            ep.severity, ep.headline = severity, worst
+        if ep.opened_page_ms is None:
+            # Held in a backlog until the data is live again or the episode has lasted the delay.
+            if backlog and ts - ep.start_ms < delayed_after:
+                return out
+            ep.opened_page_ms = now
+            return [self._send(state, ep, "open", ep.alert_id, ts, now, active, backlog, row,
+                               delayed=backlog or ts - ep.start_ms >= delayed_after)]
+        return self._follow_up(state, ep, ts, now, active, backlog, row)
 
+    def _follow_up(self, state: PatientState, ep: Episode, ts: int, now: int, active: dict, backlog: bool,
+                   row: dict | None) -> list[Alert]:
+        """Re-alert on the patient's one clock; escalate an unacknowledged urgent or critical episode."""
+        if ts < ep.acked_until_ms:
+            return []
+        unit = state.where.get("unit", "")
+        tiers = self.unit_tiers.get(unit, self.tiers)
+        if ep.tier < len(tiers):
+            tier, delay = tiers[ep.tier]
+            if ts - ep.start_ms >= delay and ts - ep.last_page_ms >= 0:
+                ep.tier += 1
+                return [self._send(state, ep, "escalated", f"{ep.alert_id}-t{ep.tier}", ts, now, active, backlog, row,
+                                   tier=tier)]
+        if ts - ep.last_page_ms >= self._realert_ms(state, ep):
+            ep.realerts += 1
+            return [self._send(state, ep, "re-alert", f"{ep.alert_id}-r{ep.realerts}", ts, now, active, backlog, row)]
+        return []
+
+    def _realert_ms(self, state: PatientState, ep: Episode) -> int:
+        """Re-alert at the minimum monitoring interval of the patient's NEWS2 band (RCP Chart 4)."""
+        band, total = state.last_band, state.last_total
+        if band is None:
+            band = "high" if ep.severity == "critical" else "medium"
+        key = "low_zero" if band == "low" and total == 0 else band
+        minutes = NEWS2_MONITORING_MINUTES.get(key, 60)
+        if ep.severity == "critical":
+            minutes = min(minutes, NEWS2_MONITORING_MINUTES["high"])
+        return minutes * 60_000
+
+    @staticmethod
+    def _silenced(state: PatientState, ts: int) -> bool:
+        return ts < state.silenced_until_ms
+
+    def _send(self, state: PatientState, ep: Episode, status: str, aid: str, ts: int, now: int, active: dict,
+              backlog: bool, row: dict | None, tier: str | None = None, delayed: bool | None = None) -> Alert:
+        ep.last_page_ms = ts
+        paged = not self._silenced(state, ts)
+        return self._page(state, ep, status, ep.severity, aid, ts, paged=paged, context=active, row=row, tier=tier,
+                          delayed=backlog if delayed is None else delayed)
+
+    def _page(self, state: PatientState, ep: Episode, status: str, severity: str, aid: str, ts: int, *,
+              paged: bool, context: dict, row: dict | None, tier: str | None = None, delayed: bool = False) -> Alert:
+        w = state.where
+        where = f"{w['hospital_id']} {w['unit']} bed {w['bed']}"
+        since = iso_ms(ep.start_ms)[11:16] + "Z"
+        head = context.get(ep.headline)
+        others = [c.text for n, c in sorted(context.items(), key=lambda kv: RULE_PRIORITY.get(kv[0], 9))
+                  if n != ep.headline and c.text]
+        age = self._oldest_value_age_ms(state, ts, row)
+        if status == "all-clear":
+            text = f"ALL CLEAR {where}: back in range (episode since {since})"
+        else:
+            prefix = {"re-alert": "STILL ", "worsened": "WORSE ", "escalated": f"ESCALATED to {(tier or '').replace('_', ' ')} "}.get(status, "")
+            late = f"DELAYED (reading of {iso_ms(ts)[11:16]}Z) " if delayed else ""
+            text = f"{late}{prefix}{severity.upper()} {where}: {head.text if head else ep.headline} since {since}"
+            if others:
+                text += " · also " + "; ".join(others)
+            if state.last_total is not None and ep.headline != "news2" and "news2" not in context:
+                text += f" · NEWS2 {state.last_total}"
+            if row is not None and row.get("news2_not_applicable") and any(n not in SCORE_RULES for n in context):
+                text += " · NEWS2 not applicable: " + row["news2_not_applicable"].split(" (")[0]
+            if age is not None and age >= 5 * 60_000:
+                text += f" · oldest value {_minutes(age)} old"
+        values = dict(head.values) if head is not None else {}
+        return Alert(
+            alert_id=aid, rule=ep.headline, severity=severity, status=status, patient_id=w["patient_id"],
+            encounter_id=w["encounter_id"], hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"], ts_ms=ts,
+            episode_start_ms=ep.start_ms, message=text, values=values, news2_total=state.last_total, paged=paged,
+            delayed=delayed, tier=tier, context=sorted(n for n in context if n != ep.headline),
+            oldest_value_age_s=None if age is None else round(age / 1000, 1), episode_id=ep.alert_id,
+        )
+
+    @staticmethod
+    def _oldest_value_age_ms(state: PatientState, ts: int, row: dict | None) -> int | None:
+        if row is not None and row.get("news2_carried_max_age_s") is not None:
+            return int(row["news2_carried_max_age_s"] * 1000)
+        seen = [t for name, (_, t) in state.last_seen.values.items() if name in NEWS2_PARTS]
+        return ts - min(seen) if seen else None
+
+    # ---- time passing, observations overdue -------------------------------------------------
+    def _overdue(self, state: PatientState, now_event_ms: int) -> list[Alert]:
+        """"Observations overdue for band": the oldest NEWS2 parameter is older than the band's
+        minimum monitoring interval (RCP 2017 Chart 4) times the grace factor."""
+        band = state.last_band
+        if band is None or not state.where:
+            return []
+        key = "low_zero" if band == "low" and state.last_total == 0 else band
+        interval = OBSERVATION_OVERDUE_MINUTES.get(key)
+        seen = [t for name, (_, t) in state.last_seen.values.items() if name in NEWS2_PARTS]
+        if interval is None or not seen:
+            return []
+        oldest = min(seen)
+        if state.overdue_since_ms is not None and state.overdue_since_ms != oldest:
+            state.overdue_since_ms = None  # new observations since: the gap is over
+        due = oldest + interval * 60_000 * float(self.settings["detection.overdue.grace"])
+        if now_event_ms < due or state.overdue_since_ms is not None:
+            return []
+        state.overdue_since_ms = oldest
+        w = state.where
+        text = (f"OBSERVATIONS OVERDUE {w['hospital_id']} {w['unit']} bed {w['bed']}: last full set "
+                f"{_minutes(now_event_ms - oldest)} ago; NEWS2 {state.last_total} ({band}) asks for "
+                f"{'continuous monitoring and an hourly set' if band == 'high' else 'a set every ' + _minutes(interval * 60_000)}")
+        return [Alert(alert_id=alert_id(w["patient_id"], "observations_overdue", oldest), rule="observations_overdue",
+                      severity="warning", status="overdue", patient_id=w["patient_id"], encounter_id=w["encounter_id"],
+                      hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"], ts_ms=now_event_ms,
+                      episode_start_ms=oldest, message=text, values={"since": iso_ms(oldest)},
+                      news2_total=state.last_total, paged=not self._silenced(state, now_event_ms),
+                      oldest_value_age_s=round((now_event_ms - oldest) / 1000, 1))]
+
+    def tick(self, state: PatientState, processing_ms: int) -> list[Alert]:
+        """Time passing without readings (a timer): re-alerts, escalation, observations overdue.
+
+        The patient's event-time clock is its latest reading's time plus the processing time since
+        it was handled, so a backlog being replayed does not look like hours without readings."""
+        if state.last_ts is None or state.last_processed_ms is None:
+            return []
+        now_event = state.last_ts + max(0, processing_ms - state.last_processed_ms)
+        out: list[Alert] = []
+        ep = state.episode
+        if ep is not None and ep.opened_page_ms is not None:
+            active = {n: c for n, c in state.conditions.items() if c.active}
+            if active:
+                out += self._follow_up(state, ep, now_event, processing_ms, active, False, None)
+        return out + self._overdue(state, now_event)
+
+    def next_tick_ms(self, state: PatientState) -> int | None:
+        """Processing time at which ``tick`` may have something to say (None: nothing pending)."""
+        if state.last_ts is None or state.last_processed_ms is None or not state.where:
+            return None
+        offset = state.last_processed_ms - state.last_ts
+        times = []
+        ep = state.episode
+        if ep is not None and ep.opened_page_ms is not None:
+            times.append(max(ep.acked_until_ms, ep.last_page_ms + self._realert_ms(state, ep)))
+            tiers = self.unit_tiers.get(state.where.get("unit", ""), self.tiers)
+            if ep.tier < len(tiers):
+                times.append(max(ep.acked_until_ms, ep.start_ms + tiers[ep.tier][1]))
+        if state.last_band is not None and state.overdue_since_ms is None:
+            times.append(state.last_ts + 60_000)  # overdue is checked each minute without readings
+        return min(times) + offset if times else None
+
+    # ---- events -----------------------------------------------------------------------------
     def on_encounter(self, state: PatientState, event: dict) -> list[Alert]:
-        """Encounter events: a triage 1-2 patient who waited longer than the limit."""
-        if event.get("event") != "er_triage" or event.get("triage_level") not in (1, 2):
+        """Encounter events: discharge ends paging, orders set limits, triage 1-2 waiting too long alerts."""
+        kind = event.get("event")
+        if event.get("unit") and state.where:
+            state.where = {**state.where, "unit": event["unit"], "bed": event.get("bed") or state.where["bed"]}
+        limits = event.get("limits") or {}
+        if limits:
+            state.limits.update({k: float(v) for k, v in limits.items() if f"detection.{k}" in self.settings})
+        if kind == "discharge":
+            out = []
+            ep = state.episode
+            if ep is not None:
+                out.append(self._page(state, ep, "all-clear", "info", f"{ep.alert_id}-clear", event["ts"], paged=False,
+                                      context={}, row=None))
+            state.episode = None
+            state.conditions.clear()
+            state.overdue_since_ms = None
+            state.last_band = state.last_total = None  # no observations are due after discharge
+            return out
+        if kind != "er_triage" or event.get("triage_level") not in (1, 2):
             return []
         wait = event.get("wait_minutes")
         limit = self.limit("detection.triage.max_wait.min", event.get("unit") or "ER")
         if wait is None or wait <= limit:
             return []
         start = event.get("arrival_ts") or event["ts"]
-        row = {**event, "unit": event.get("unit") or "ER", "bed": event.get("bed") or "?", "news2_total": None}
-        ev = Evaluation(True, False, False,
-                        f"triage {event['triage_level']} patient waited {_fmt(wait)} min (limit {_fmt(limit)})",
-                        {"wait_minutes": wait, "limit": limit, "triage_level": event["triage_level"]})
-        return [self._alert("triage_wait", row, alert_id(event["patient_id"], "triage_wait", start), start, ev,
-                            "open", "urgent")]
+        where = f"{event['hospital_id']} {event.get('unit') or 'ER'} bed {event.get('bed') or '?'}"
+        since = iso_ms(start)[11:16] + "Z"
+        return [Alert(
+            alert_id=alert_id(event["patient_id"], "triage_wait", start), rule="triage_wait", severity="urgent",
+            status="open", patient_id=event["patient_id"], encounter_id=event["encounter_id"],
+            hospital_id=event["hospital_id"], unit=event.get("unit") or "ER", bed=event.get("bed") or "?",
+            ts_ms=event["ts"], episode_start_ms=start,
+            message=f"URGENT {where}: triage {event['triage_level']} patient waited {_fmt(wait)} min "
+                    f"(limit {_fmt(limit)}) since {since}",
+            values={"wait_minutes": wait, "limit": limit, "triage_level": event["triage_level"]},
+        )]
 
-    def _open(self, ep: Episode, name: str, row: dict, ev: Evaluation) -> Alert:
-        ep.open, ep.severity, ep.last_alert_ms = True, "critical" if ev.critical else "urgent", row["ts"]
-        return self._alert(name, row, ep.alert_id, ep.start_ms, ev, "open", ep.severity)
-
-    def _alert(self, rule: str, row: dict, aid: str, start_ms: int, ev: Evaluation, status: str,
-               severity: str) -> Alert:
-        where = f"{row['unit']} bed {row['bed']}"
-        since = iso_ms(start_ms)[11:16] + "Z"
-        news2 = row.get("news2_total")
-        tail = f" · NEWS2 {news2}" if news2 is not None and not rule.startswith("news2") else ""
-        if status == "all-clear":
-            text = f"ALL CLEAR {where}: {ev.text}, back in range (episode since {since})"
+    def on_ack(self, state: PatientState, ack) -> list[Alert]:
+        """An acknowledgement, a silence or a resume from the ward (``AckEvent``); recorded, never paged."""
+        ts = ack.ts_ms
+        ep = state.episode
+        if not state.where:
+            return []
+        if ack.action == "silence":
+            state.silenced_until_ms = ts + int((ack.minutes or self.settings["detection.silence.minutes"]) * 60_000)
+            state.silence_reason = ack.reason
+            text = f"bed silenced for {_minutes(state.silenced_until_ms - ts)} by {ack.by}"
+        elif ack.action == "resume":
+            state.silenced_until_ms = 0
+            text = f"paging resumed by {ack.by}"
         else:
-            prefix = {"re-alert": "STILL ", "escalated": "ESCALATED "}.get(status, "")
-            text = f"{prefix}{severity.upper()} {where}: {ev.text} since {since}{tail}"
-        return Alert(
-            alert_id=aid, rule=rule, severity=severity, status=status, patient_id=row["patient_id"],
-            encounter_id=row["encounter_id"], hospital_id=row["hospital_id"], unit=row["unit"], bed=row["bed"],
-            ts_ms=row["ts"], episode_start_ms=start_ms, message=text, values=ev.values, news2_total=news2,
-        )
+            if ep is None or not (ack.alert_id or "").startswith(ep.alert_id):
+                return []  # an episode already over, or another patient's id: nothing to stop
+            ep.acked_until_ms = ts + int((ack.minutes or self.settings["detection.ack.minutes"]) * 60_000)
+            ep.acked_by = ack.by
+            text = f"acknowledged by {ack.by}; re-alerts paused for {_minutes(ep.acked_until_ms - ts)}"
+        w = state.where
+        episode_id = ep.alert_id if ep is not None else alert_id(w["patient_id"], "bed", ts)
+        return [Alert(alert_id=f"{episode_id}-ack-{hashlib.sha256(ack.ack_id.encode()).hexdigest()[:8]}",
+                      rule=ep.headline if ep else "bed", severity="info",
+                      status="acknowledged" if ack.action == "acknowledge" else ack.action, patient_id=w["patient_id"],
+                      encounter_id=w["encounter_id"], hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"],
+                      ts_ms=ts, episode_start_ms=ep.start_ms if ep else ts,
+                      message=f"{w['hospital_id']} {w['unit']} bed {w['bed']}: {text}", values={"by": ack.by},
+                      paged=False, episode_id=ep.alert_id if ep else None)]
 
 
 def alert_row(alert: Alert, *, published: bool, message_id: str | None, publish_ms: int | None) -> dict:
@@ -323,6 +683,7 @@ def alert_row(alert: Alert, *, published: bool, message_id: str | None, publish_
         "unit": alert.unit, "bed": alert.bed, "ts": alert.ts_ms, "episode_start": alert.episode_start_ms,
         "message": alert.message, "values_json": json.dumps(alert.values, sort_keys=True),
         "news2_total": alert.news2_total, "published": published, "sns_message_id": message_id,
-        "publish_ts": publish_ms,
+        "publish_ts": publish_ms, "paged": alert.paged, "delayed": alert.delayed, "tier": alert.tier,
+        "context": list(alert.context), "oldest_value_age_s": alert.oldest_value_age_s,
+        "episode_id": alert.episode_id,
     }
-

@@ -32,16 +32,17 @@ def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[
                                       v["temperature_c"], v["consciousness"])
     news2 = news2_score(
         respiratory_rate=rr, spo2=spo2, spo2_scale=v["spo2_scale"], on_oxygen=v["on_oxygen"], systolic_bp=sbp,
-        heart_rate=hr, consciousness=acvpu, temperature_c=temp, age=v["age_years"], pregnant=v["pregnant"],
+        heart_rate=hr, consciousness=acvpu, temperature_c=temp, age=v["age_years"], pregnant=bool(v["pregnant"]),
     )
     qsofa = qsofa_score(respiratory_rate=rr, systolic_bp=sbp, consciousness=acvpu)
     sirs = sirs_vital_criteria(temperature_c=temp, heart_rate=hr, respiratory_rate=rr)
     mews = mews_score(systolic_bp=sbp, heart_rate=hr, respiratory_rate=rr, temperature_c=temp, consciousness=acvpu)
     si = shock_index(heart_rate=hr, systolic_bp=sbp)
     row = dict(reading.__dict__)  # shallow: every field is a scalar (asdict deep-copies, 35% of the cost)
-    for drop in ("schema_version", "type", "age_years", "pregnant"):
+    for drop in ("schema_version", "type"):
         row.pop(drop)
     row["ts"] = row.pop("ts_ms")
+    row["spo2_scale"] = v["spo2_scale"] or 1  # the scale the reading was scored on
     row.update(
         flags=vital_flags(reading.vitals()),
         news2_total=news2.total, news2_partial=news2.partial_total, news2_missing=list(news2.missing),
@@ -54,5 +55,6 @@ def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[
         kinesis_shard=shard, kinesis_seq=seq, arrival_ts=arrival_ms, processed_ts=processed_ms,
         news2_carried=sorted(carried or {}),
         news2_carried_max_age_s=max(carried.values()) / 1000 if carried else None,
+        age_years=v["age_years"], pregnant=v["pregnant"],
     )
     return row

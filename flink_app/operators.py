@@ -26,16 +26,15 @@ from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, Va
 
 from alerts.ledger import AlertLedger
 from alerts.publish import PublishError, SnsPublisher, sns_message
-from flink_app.carry_forward import carry_forward
 from flink_app.config import Config
-from flink_app.detect import Detector, PatientState, alert_row
-from flink_app.enrich import enrich
+from flink_app.detect import PatientState, alert_row
 from flink_app.io import aws
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
 from flink_app.io.kpl import AggregationError, deaggregate, is_aggregated
-from flink_app.io.lake import LakeWriter, gc_paused, to_tuples
-from flink_app.schema.events import EncounterEvent, InvalidRecord, decode, encode
-from flink_app.windows import PATIENT_WINDOW_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
+from flink_app.io.lake import LakeWriter, checked, gc_paused, to_tuples
+from flink_app.patient_path import PatientPath
+from flink_app.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
+from flink_app.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 
 log = logging.getLogger("wardwatch")
 
@@ -44,6 +43,7 @@ DEAD_LETTER_TAG = OutputTag("dead_letter", PICKLED)
 ALERT_TAG = OutputTag("alerts", PICKLED)
 MINUTE_TAG = OutputTag("patient_minutes", PICKLED)
 MAX_PAYLOAD_CHARS = 65536
+MAX_DEAD_PER_RECORD = 100  # dead letters from one Kinesis record; past it, one row keeps the whole record
 
 
 def for_sink(table: str, rows: list[dict]) -> tuple[str, int, bytes]:
@@ -66,11 +66,29 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def payload_text(payload: bytes | str) -> str:
+    """A payload as stored in ``dead_letter``: the text when it is UTF-8, else ``base64:`` and the
+    bytes, so every dead letter can be replayed exactly."""
+    if isinstance(payload, str):
+        return payload
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(payload).decode()
+
+
 def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = "", seq: str = "",
                     arrival_ms: int | None = None) -> dict:
-    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
-    return {"stage": stage, "reason": reason, "payload": text[:MAX_PAYLOAD_CHARS], "kinesis_shard": shard,
-            "kinesis_seq": seq, "arrival_ts": arrival_ms, "processed_ts": now_ms()}
+    reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 1] + "…"
+    return {"stage": stage, "reason": reason, "payload": payload_text(payload)[:MAX_PAYLOAD_CHARS],
+            "kinesis_shard": shard, "kinesis_seq": seq, "arrival_ts": arrival_ms, "processed_ts": now_ms()}
+
+
+def whole_record_row(reason: str, data: bytes, shard: str, seq: str, arrival_ms: int | None) -> dict:
+    """A dead letter that keeps a (binary, possibly large) Kinesis record whole, in base64."""
+    row = dead_letter_row("parse", reason, "", shard, seq, arrival_ms)
+    row["payload"] = "base64:" + base64.b64encode(data).decode()
+    return row
 
 
 class StreamReader(KeyedProcessFunction):
@@ -129,19 +147,36 @@ class Parse(ProcessFunction):
                 try:
                     users = [(f"{seq}:{i}", d) for i, d in enumerate(deaggregate(data))]
                 except AggregationError as exc:
-                    row = dead_letter_row("parse", str(exc), "", shard, seq, arrival_ms)
-                    row["payload"] = "base64:" + base64.b64encode(data).decode()  # binary, and kept whole
-                    dead.append(row)
+                    dead.append(whole_record_row(str(exc), data, shard, seq, arrival_ms))
+                    continue
+                if not users:
+                    dead.append(whole_record_row("KPL aggregated record holds no user records", data, shard, seq,
+                                                 arrival_ms))
                     continue
             else:
                 users = [(seq, data)]
+            refused = 0
             for user_seq, user_data in users:
                 try:
                     event = decode(user_data, now_ms=processed)
                 except InvalidRecord as exc:
-                    dead.append(dead_letter_row("parse", exc.reason, user_data, shard, user_seq, arrival_ms))
+                    reason = exc.reason
+                except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the job
+                    log.error("decode failed: %s", type(exc).__name__)  # no payload: it may carry PHI
+                    reason = f"internal error: {type(exc).__name__}"
+                else:
+                    if event.__dict__.get("rejected_fields"):
+                        dead.append(dead_letter_row("validate", "fields removed: " + "; ".join(event.rejected_fields),
+                                                    user_data, shard, user_seq, arrival_ms))
+                    by_patient.setdefault(event.patient_id, []).append((event, (shard, user_seq, arrival_ms, processed)))
                     continue
-                by_patient.setdefault(event.patient_id, []).append((event, (shard, user_seq, arrival_ms, processed)))
+                refused += 1
+                if refused <= MAX_DEAD_PER_RECORD:
+                    dead.append(dead_letter_row("parse", reason, user_data, shard, user_seq, arrival_ms))
+            if refused > MAX_DEAD_PER_RECORD:
+                dead.append(whole_record_row(f"{refused - MAX_DEAD_PER_RECORD} more refused records in this KPL "
+                                             f"aggregate (first {MAX_DEAD_PER_RECORD} dead-lettered one by one)",
+                                             data, shard, seq, arrival_ms))
         if dead:
             self.dead.inc(len(dead))
             yield DEAD_LETTER_TAG, dead
@@ -201,15 +236,6 @@ def minute_outputs(minutes: list[dict]):
         yield MINUTE_TAG, (key, rows)
 
 
-def encounter_row(event: EncounterEvent, meta: tuple) -> dict:
-    shard, seq, _, processed = meta
-    row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
-    row["ts"] = row.pop("ts_ms")
-    row["arrival_ts"] = row.pop("arrival_ts_ms")
-    row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
-    return row
-
-
 class PatientProcess(KeyedProcessFunction):
     """Keyed by patient: carry-forward, enrichment and detection; alerts to a side output.
 
@@ -218,12 +244,11 @@ class PatientProcess(KeyedProcessFunction):
     """
 
     def __init__(self, cfg: Config):
-        self.settings = {k: v for k, v in cfg.as_dict().items() if k.startswith("detection.")}
-        self.max_age_ms = cfg["enrich.carry_forward.max_age.ms"]
+        self.settings = cfg.as_dict()
         self.idle_close_ms = cfg["windows.idle.close.ms"]
 
     def open(self, runtime_context: RuntimeContext):
-        self.detector = Detector(self.settings)
+        self.path = PatientPath(self.settings)
         self.state = runtime_context.get_state(ValueStateDescriptor("patient", PICKLED))
         self.windows = runtime_context.get_state(ValueStateDescriptor("minutes", PICKLED))
         group = metrics(runtime_context)
@@ -245,31 +270,29 @@ class PatientProcess(KeyedProcessFunction):
         # state and two one-row elements downstream (bench profile); this way a closed minute
         # leaves with the patient's next batch. Results are the same; rows leave seconds later.
         clock = WindowClock(ctx, event_timers=False)
+        late_in = 0
         for event, meta in items:
             shard, seq, arrival_ms, processed = meta
             try:
-                if isinstance(event, EncounterEvent):
-                    row = encounter_row(event, meta)
-                    alerts = self.detector.on_encounter(state, row)
-                    table = "encounters"
-                else:
-                    scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
-                    row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
-                                 processed_ms=processed)
-                    alerts = self.detector.step(state, row)
-                    table = "vitals"
+                table, row, alerts = self.path.handle(state, event, meta)
+                if table == "vitals":
                     row["late"] = not self._window(windows, row, alerts, clock)
+                    late_in += row["late"]
             except Exception as exc:  # a bug must not kill the job or lose the record: dead-letter it
                 log.error("patient processing failed: %s", traceback.format_exc(limit=3))
                 reason = f"internal error: {type(exc).__name__}: {exc}"
                 dead.append(dead_letter_row("enrich", reason, encode(event), shard, seq, arrival_ms))
                 continue
-            out[table].append(row)
+            if table is not None:
+                out[table].append(row)
             for alert in alerts:
                 alert.source_arrival_ms = arrival_ms
                 raised.append(alert)
+        if late_in:
+            windows.count_late(late_in, clock.watermark, clock.now)
         closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
         register(clock.timers, windows.next_timers(), event_timers=False)
+        self._detection_timer(state, clock.timers)
         self.state.update(state)
         self.windows.update(windows)
         self.readings.inc(len(out["vitals"]))
@@ -280,11 +303,21 @@ class PatientProcess(KeyedProcessFunction):
         if dead:
             self.dead.inc(len(dead))
             yield DEAD_LETTER_TAG, dead
+        yield from self._alerts(raised)
+
+    def _alerts(self, raised: list):
         for alert in raised:
             if alert.rule not in self.alert_counters:
                 self.alert_counters[alert.rule] = self.group.add_group("rule", alert.rule).counter("alertsRaised")
             self.alert_counters[alert.rule].inc()
             yield ALERT_TAG, alert
+
+    def _detection_timer(self, state: PatientState, timers) -> None:
+        """One pending processing-time timer for the detector's next re-alert, escalation or overdue check."""
+        due = self.path.detector.next_tick_ms(state)
+        if due is not None and (state.timer_ms is None or due < state.timer_ms or state.timer_ms <= timers.current_processing_time()):
+            state.timer_ms = max(due, timers.current_processing_time() + 1000)
+            timers.register_processing_time_timer(state.timer_ms)
 
     def _window(self, windows: WindowSet, row: dict, alerts: list, clock: WindowClock) -> bool:
         """Add a reading (and its alerts) to its 1-minute window; False when that window has closed."""
@@ -294,11 +327,19 @@ class PatientProcess(KeyedProcessFunction):
             return False
         acc.add(row)
         for a in alerts:
-            acc.add_alert(a.severity, a.status)
+            if a.paged:
+                acc.add_alert(a.severity, a.status)
         return True
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         yield from minute_outputs([acc.row() for acc in due_windows(self.windows, ctx, event_timers=False)])
+        state = self.state.value()
+        if state is not None and state.timer_ms is not None and timestamp >= state.timer_ms:
+            state.timer_ms = None
+            raised = self.path.tick(state, timestamp)
+            self._detection_timer(state, ctx.timer_service())
+            self.state.update(state)
+            yield from self._alerts(raised)
 
 
 class UnitLoadProcess(KeyedProcessFunction):
@@ -314,7 +355,7 @@ class UnitLoadProcess(KeyedProcessFunction):
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         _, minutes = value  # (hospital|unit, [1-minute rows])
-        windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms)
+        windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms, UNIT_LATENESS_MS)
         clock = WindowClock(ctx)
         for minute in minutes:
             acc = clock.window_for(windows, minute["window_start"], UnitLoad)
@@ -355,7 +396,7 @@ class PublishAlerts(ProcessFunction):
 
     def process_element(self, alert, ctx: ProcessFunction.Context):
         message_id = None
-        if self.publisher is not None:
+        if self.publisher is not None and alert.paged:
             try:
                 publish, message_id = self.ledger.claim(alert.alert_id) if self.ledger else (True, None)
                 if publish:
@@ -427,8 +468,12 @@ class LakeSink(KeyedProcessFunction):
         if not rows:
             return
         flush_no = (self.flush_no.value() or 0) + 1
+        rows, bad = checked(table, rows)
+        dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
+        if bad:
+            log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
         # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
-        paths = self.writer.commit(table, rows, self.lineage, flush_no)
+        paths = self.writer.commit(table, rows, self.lineage, flush_no, dead=dead)
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

@@ -6,15 +6,27 @@
 
 from __future__ import annotations
 
-from flink_app.carry_forward import carry_forward
+import json
+
+from flink_app.carry_forward import carry_forward, note_encounter
 from flink_app.config import Config
 from flink_app.detect import Detector, PatientState
 from flink_app.enrich import enrich
-from flink_app.schema.events import EncounterEvent, InvalidRecord, decode
+from flink_app.schema.events import AckEvent, EncounterEvent, InvalidRecord, decode
 
 
 def default_settings() -> dict:
     return Config().as_dict()
+
+
+def encounter_row(event: EncounterEvent, meta: tuple) -> dict:
+    shard, seq, _, processed = meta
+    row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type", "limits")}
+    row["ts"] = row.pop("ts_ms")
+    row["arrival_ts"] = row.pop("arrival_ts_ms")
+    row["limits_json"] = json.dumps(event.limits, sort_keys=True) if event.limits else None
+    row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
+    return row
 
 
 class PatientPath:
@@ -22,15 +34,15 @@ class PatientPath:
         self.detector = Detector({k: v for k, v in settings.items() if k.startswith("detection.")})
         self.max_age_ms = settings["enrich.carry_forward.max_age.ms"]
 
-    def handle(self, state: PatientState, event, meta: tuple = ("", "", None, None)) -> tuple[str, dict, list]:
-        """(table, row, alerts) for one decoded event of this patient."""
+    def handle(self, state: PatientState, event, meta: tuple = ("", "", None, None)) -> tuple[str | None, dict | None, list]:
+        """(table, row, alerts) for one decoded event of this patient; acknowledgements have no row."""
         shard, seq, arrival_ms, processed = meta
+        if isinstance(event, AckEvent):
+            return None, None, self.detector.on_ack(state, event)
         if isinstance(event, EncounterEvent):
-            row = {k: v for k, v in event.__dict__.items() if k not in ("schema_version", "type")}
-            row["ts"] = row.pop("ts_ms")
-            row["arrival_ts"] = row.pop("arrival_ts_ms")
-            row.update(kinesis_shard=shard, kinesis_seq=seq, processed_ts=processed)
-            return "encounters", row, self.detector.on_encounter(state, row)
+            note_encounter(event, state.last_seen)
+            row = encounter_row(event, meta)
+            return "encounters", row, self.detector.on_encounter(state, {**row, "limits": event.limits})
         scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
         row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
                      processed_ms=processed)
@@ -44,3 +56,6 @@ class PatientPath:
             return []
         state = states.setdefault(event.patient_id, PatientState())
         return self.handle(state, event, ("", "", now_ms, now_ms))[2]
+
+    def tick(self, state: PatientState, now_ms: int) -> list:
+        return self.detector.tick(state, now_ms)

@@ -13,6 +13,11 @@ WINDOW_VITALS = ("heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diast
 PATIENT_WINDOW_MS = 60_000
 UNIT_WINDOW_MS = 5 * 60_000
 BAND_ORDER = {None: -1, "low": 0, "low-medium": 1, "medium": 2, "high": 3}
+# A patient's 1-minute row leaves with the patient's next batch after the watermark has passed
+# the minute (or on its idle deadline), so it reaches the unit window up to one device interval
+# later in event time (a ward wearable: 60 s). Unit windows wait this long past their end, or
+# ~38% of vitals_1m's readings missed unit_load_5m (issue 12).
+UNIT_LATENESS_MS = 2 * 60_000
 
 
 def window_start(ts_ms: int, size_ms: int) -> int:
@@ -114,6 +119,7 @@ class WindowSet:
 
     size_ms: int
     idle_close_ms: int
+    lateness_ms: int = 0  # event time a window stays open past its end (unit windows: UNIT_LATENESS_MS)
     open: dict = field(default_factory=dict)  # start -> accumulator
     deadlines: dict = field(default_factory=dict)  # start -> processing-time deadline
     closed_before: int = -(2**62)  # every window ending at or before this is closed
@@ -122,19 +128,25 @@ class WindowSet:
     # the JVM twice per new window, a tenth of the job's Python time on a backlog (bench profile).
     event_timer: int | None = None
     proc_timer: int | None = None
+    pending_late: int = 0  # late readings seen since the last window closed, counted on the next one
+
+    def count_late(self, n: int, watermark: int, now_ms: int) -> None:
+        """Readings stamped in an already-closed window: counted in ``late_readings`` of the next
+        row this key closes (the minute they arrived in), so sum(late_readings) = count(vitals.late)."""
+        self.pending_late += n
 
     def get(self, ts_ms: int, watermark: int, now_ms: int, factory) -> tuple[object | None, list[tuple]]:
         """(accumulator, timers to register as (event time, processing time), either may be None); None when late."""
         start = window_start(ts_ms, self.size_ms)
         end = start + self.size_ms
-        if end <= self.closed_before or end - 1 <= watermark:
+        if end <= self.closed_before or end - 1 + self.lateness_ms <= watermark:
             return None, []
         if start in self.open:
             return self.open[start], []
         acc = self.open[start] = factory(start)
         # Live data: idle_close after the window's end; a backfill of old data: idle_close from now.
-        self.deadlines[start] = max(end, now_ms) + self.idle_close_ms
-        return acc, self._earlier_timers(end - 1, self.deadlines[start])
+        self.deadlines[start] = max(end, now_ms) + self.idle_close_ms + self.lateness_ms
+        return acc, self._earlier_timers(end - 1 + self.lateness_ms, self.deadlines[start])
 
     def _earlier_timers(self, event_ts: int, proc_ts: int) -> list[tuple]:
         """The timers to register: those earlier than the pending one of their kind."""
@@ -149,16 +161,19 @@ class WindowSet:
         """After ``due``: the timers the earliest still-open window needs."""
         if not self.open:
             return []
-        return self._earlier_timers(min(self.open) + self.size_ms - 1, min(self.deadlines.values()))
+        return self._earlier_timers(min(self.open) + self.size_ms - 1 + self.lateness_ms, min(self.deadlines.values()))
 
     def due(self, watermark: int, now_ms: int) -> list:
         """Accumulators whose window is over, oldest first; they are removed."""
         out = []
         for start in sorted(self.open):
-            if start + self.size_ms - 1 <= watermark or self.deadlines[start] <= now_ms:
+            if start + self.size_ms - 1 + self.lateness_ms <= watermark or self.deadlines[start] <= now_ms:
                 out.append(self.open.pop(start))
                 del self.deadlines[start]
                 self.closed_before = max(self.closed_before, start + self.size_ms)
+        if out and self.pending_late and hasattr(out[0], "late"):
+            out[0].late += self.pending_late
+            self.pending_late = 0
         if self.event_timer is not None and self.event_timer <= watermark:
             self.event_timer = None  # it has fired
         if self.proc_timer is not None and self.proc_timer <= now_ms:

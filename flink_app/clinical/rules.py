@@ -119,6 +119,11 @@ NEWS2_RED_SCORE_BAND = RiskBand(
 # Monitoring interval in minutes per band (used for re-alert cadence); 12-hourly, 4-hourly,
 # hourly, continuous (the job re-alerts a continuous-band patient every 15 minutes).
 NEWS2_MONITORING_MINUTES = {"low_zero": 720, "low": 240, "low-medium": 60, "medium": 60, "high": 15}
+# "Observations overdue for band": the longest gap Chart 4 allows between full observation sets
+# (12-hourly; 4-6-hourly, so 6 h; hourly; hourly). "Continuous monitoring" in the high band is
+# read as monitors plus a full set at least hourly (the interpretation is ours, stated here).
+# The job alerts once the gap exceeds this times detection.overdue.grace.
+OBSERVATION_OVERDUE_MINUTES = {"low_zero": 720, "low": 360, "low-medium": 60, "medium": 60, "high": 60}
 
 # --- qSOFA: Seymour CW et al. JAMA 2016;315(8):762-774. One point each; >= 2 positive. ---
 QSOFA_SOURCE = "Seymour CW et al. Assessment of Clinical Criteria for Sepsis. JAMA 2016;315(8):762-774."

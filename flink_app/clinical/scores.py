@@ -106,8 +106,12 @@ def news2_score(
     score("respiratory_rate", respiratory_rate, lambda v: band_points(p["respiratory_rate"], v))
     if spo2 is not None and spo2_scale == 2:
         if on_oxygen is None:
-            # Scale 2 cannot be banded above 92% without knowing air or oxygen.
-            missing.append("spo2")
+            # Up to 92% the scale-2 chart scores air and oxygen alike; above it, it cannot be
+            # banded without knowing which.
+            if chart_round(spo2, 0) <= 92:
+                subscores["spo2"] = band_points(p["spo2_scale2_air"], spo2)
+            else:
+                missing.append("spo2")
         else:
             table = p["spo2_scale2_oxygen"] if on_oxygen else p["spo2_scale2_air"]
             subscores["spo2"] = band_points(table, spo2)

@@ -92,6 +92,29 @@ def _by_partition(table: str, rows: list[dict] | list[tuple]) -> dict[str, list[
     return grouped
 
 
+def checked(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tuple], list[tuple[tuple, str]]]:
+    """(rows the table can hold, [(row, reason)] for those it cannot): a row of the wrong type or
+    time must become a dead letter, never an exception that restarts the job on the same row."""
+    tuples = _as_tuples(table, rows)
+    time_index = _TIME_INDEX[table]
+    try:
+        arrow_table(table, tuples)
+        for row in tuples:
+            partition_of(row[time_index])
+        return tuples, []
+    except Exception:  # noqa: BLE001 - find the bad rows one by one
+        pass
+    good, bad = [], []
+    for row in tuples:
+        try:
+            arrow_table(table, [row])
+            partition_of(row[time_index])
+            good.append(row)
+        except Exception as exc:  # noqa: BLE001 - any conversion error is about this row's data
+            bad.append((row, f"{table} row not writable: {type(exc).__name__}: {str(exc)[:200]}"))
+    return good, bad
+
+
 def arrow_table(table: str, rows: list[tuple]) -> pa.Table:
     schema = TABLES[table]
     with gc_paused():  # zip(*rows) makes an iterator per row: 11 us a row with the collector on, 2 without
@@ -143,17 +166,23 @@ class LakeWriter:
     def _journal_dir(self, table: str, lineage: str) -> str:
         return f"{self.root}/_journal/{table}/{lineage}"
 
-    def commit(self, table: str, rows: list[dict] | list[tuple], lineage: str, flush_no: int) -> list[str]:
-        """Write one flush, journaled first; deterministic names, so a retry overwrites."""
+    def commit(self, table: str, rows: list[dict] | list[tuple], lineage: str, flush_no: int,
+               dead: list[dict] | None = None) -> list[str]:
+        """Write one flush, journaled first; deterministic names, so a retry overwrites.
+
+        ``dead``: dead-letter rows for rows of this flush the table could not hold, written in
+        the same journaled flush (under ``dead_letter/``, named for this table)."""
         stem = f"part-{lineage}-{flush_no:010d}"
-        by_partition = _by_partition(table, rows)
-        planned = [f"{self.root}/{table}/{p}/{stem}.parquet" for p in sorted(by_partition)]
+        parts = {table: (_by_partition(table, rows), stem)}
+        if dead:
+            parts["dead_letter"] = (_by_partition("dead_letter", dead), f"part-{lineage}-{table}-{flush_no:010d}")
+        planned = [f"{self.root}/{t}/{p}/{name}.parquet" for t, (by_p, name) in parts.items() for p in sorted(by_p)]
         journal = self._journal_dir(table, lineage)
         if self.is_local:
             self.fs.create_dir(journal, recursive=True)
         with self.fs.open_output_stream(f"{journal}/{flush_no:010d}.json") as f:
             f.write(json.dumps({"flush": flush_no, "files": planned}).encode())
-        written = self._write_partitions(table, by_partition, stem)
+        written = [path for t, (by_p, name) in parts.items() for path in self._write_partitions(t, by_p, name)]
         assert sorted(written) == sorted(planned)
         return written
 

@@ -8,7 +8,9 @@ the dead-letter table with that reason. No Flink or AWS imports.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +23,30 @@ from flink_app.clinical.scores import ACVPU
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 MAX_FUTURE_MS = 5 * 60 * 1000  # a reading stamped > 5 min ahead of the job's clock is rejected
+# No WardWatch deployment predates 2024: an earlier time is a broken clock or epoch seconds read
+# as milliseconds (1.7e9 s is January 1970 in ms), and would land in partitions Athena never reads.
+EARLIEST_TS_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
+LATEST_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00Z: the bound when no clock is given
+MAX_ID_CHARS = 64
+# Control characters (C0, DEL, C1) and Unicode line/paragraph separators: they would break a log
+# line, an SNS subject (real SNS rejects CR/LF) or a terminal (ANSI escapes start with ESC).
+_BAD_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_REASON_CHARS = 300
 
 
 class InvalidRecord(ValueError):
     """A record that cannot be processed; ``reason`` is stored in the dead-letter table."""
 
     def __init__(self, reason: str):
+        reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 1] + "…"
         super().__init__(reason)
         self.reason = reason
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as quoted in a reason: repr, cut short (a reason never echoes a whole payload)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # Vital name -> canonical unit (UCUM) and the alternative units accepted with a converter.
@@ -61,7 +79,7 @@ class VitalsReading:
     heart_rate: float | None = None
     respiratory_rate: float | None = None
     spo2: float | None = None
-    spo2_scale: int = 1
+    spo2_scale: int | None = None  # only when the sender states it; else the patient's ordered scale applies
     systolic_bp: float | None = None
     diastolic_bp: float | None = None
     temperature_c: float | None = None
@@ -71,7 +89,8 @@ class VitalsReading:
     oxygen_flow_l_min: float | None = None
     oxygen_device: str | None = None
     age_years: int | None = None
-    pregnant: bool = False
+    pregnant: bool | None = None
+    rejected_fields: list[str] = field(default_factory=list)  # "name: reason" for each field removed
     schema_version: int = SCHEMA_VERSION
     type: str = "vitals"
 
@@ -79,7 +98,7 @@ class VitalsReading:
         return {name: getattr(self, name) for name in VITALS}
 
 
-ENCOUNTER_EVENTS = ("admission", "transfer", "discharge", "payment", "er_triage")
+ENCOUNTER_EVENTS = ("admission", "transfer", "discharge", "payment", "er_triage", "order")
 
 
 @dataclass
@@ -128,6 +147,11 @@ class EncounterEvent:
     systolic_bp: float | None = None  # vitals taken at the event (source system A's "blood pressure")
     diastolic_bp: float | None = None
     spo2: float | None = None  # source system A's "oxygen level"
+    # Orders (event "order", or carried by an admission or transfer): the patient's prescribed
+    # SpO2 scale (2: hypercapnic, target 88-92%) and clinician-adjusted alerting limits.
+    spo2_scale: int | None = None
+    limits: dict[str, float] = field(default_factory=dict)  # e.g. {"news2.urgent": 7}
+    rejected_fields: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     type: str = "encounter"
 
@@ -139,7 +163,7 @@ class Alert:
     alert_id: str  # stable: the same episode always yields the same id (SNS dedup key)
     rule: str
     severity: str  # critical | urgent | warning | info
-    status: str  # open | re-alert | escalated | all-clear
+    status: str  # open | worsened | re-alert | escalated | overdue | all-clear | acknowledged | silence | resume
     patient_id: str  # pseudonymous id, for the record; not shown in the pager text
     encounter_id: str
     hospital_id: str
@@ -151,6 +175,12 @@ class Alert:
     values: dict[str, float | str | None] = field(default_factory=dict)
     news2_total: int | None = None
     source_arrival_ms: int | None = None  # when the reading that raised it reached Kinesis (latency metric)
+    paged: bool = True  # False: recorded only (an all-clear nobody was paged for, a backlog episode, a silenced bed)
+    delayed: bool = False  # about readings older than detection.delayed.after.ms (a catch-up)
+    tier: str | None = None  # escalation tier of an "escalated" page (charge_nurse, rapid_response, ...)
+    context: list[str] = field(default_factory=list)  # the patient's other active conditions
+    oldest_value_age_s: float | None = None  # age of the oldest value behind the page
+    episode_id: str | None = None  # the patient's episode this page belongs to (acknowledge by it)
     schema_version: int = SCHEMA_VERSION
     type: str = "alert"
 
@@ -160,25 +190,36 @@ def iso_ms(ts_ms: int) -> str:
 
 
 def parse_timestamp(raw: Any, name: str = "ts") -> int:
-    """ISO-8601 (offset required or Z) or epoch milliseconds -> epoch milliseconds UTC."""
+    """ISO-8601 (offset required or Z) or epoch milliseconds -> epoch milliseconds UTC, inside
+    [EARLIEST_TS_MS, LATEST_TS_MS]."""
     if isinstance(raw, bool):
         raise InvalidRecord(f"wrong type: {name} must be an ISO-8601 string or epoch milliseconds, got bool")
     if isinstance(raw, (int, float)):
-        if not math.isfinite(raw) or raw < 0:
-            raise InvalidRecord(f"unparsable timestamp: {name}={raw!r}")
-        return int(raw)
-    if not isinstance(raw, str):
+        if not math.isfinite(raw):
+            raise InvalidRecord(f"unparsable timestamp: {name}={shown(raw)}")
+        if 0 < raw < 1e11:
+            raise InvalidRecord(f"unparsable timestamp: {name}={shown(raw)} looks like epoch seconds; "
+                                "send epoch milliseconds or ISO-8601")
+        ts_ms = raw
+    elif isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise InvalidRecord(f"unparsable timestamp: {name}={shown(raw)} has no UTC offset")
+            ts_ms = parsed.timestamp() * 1000
+        except (ValueError, OverflowError, OSError) as exc:
+            if isinstance(exc, InvalidRecord):
+                raise
+            raise InvalidRecord(f"unparsable timestamp: {name}={shown(raw)}") from None
+    else:
         raise InvalidRecord(f"wrong type: {name} must be an ISO-8601 string or epoch milliseconds, got {type(raw).__name__}")
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRecord(f"unparsable timestamp: {name}={raw[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise InvalidRecord(f"unparsable timestamp: {name}={raw[:40]!r} has no UTC offset")
-    return int(parsed.timestamp() * 1000)
+    if not EARLIEST_TS_MS <= ts_ms < LATEST_TS_MS:
+        raise InvalidRecord(f"impossible value: {name}={shown(raw)} is outside 2024-01-01..2100-01-01")
+    return int(ts_ms)
 
 
 def _require_str(obj: dict, name: str) -> str:
+    """An identifier: a non-empty string of at most MAX_ID_CHARS, no control characters."""
     if name not in obj or obj[name] is None:
         raise InvalidRecord(f"missing field: {name}")
     value = obj[name]
@@ -186,6 +227,21 @@ def _require_str(obj: dict, name: str) -> str:
         raise InvalidRecord(f"wrong type: {name} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise InvalidRecord(f"missing field: {name} is empty")
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidRecord(f"impossible value: {name} is {len(value)} characters long (at most {MAX_ID_CHARS})")
+    if _BAD_ID.search(value):
+        raise InvalidRecord(f"impossible value: {name}={shown(value)} contains control characters")
+    return value
+
+
+def _optional_text(obj: dict, name: str, errors: list[str], limit: int = MAX_ID_CHARS) -> str | None:
+    """A short descriptive string (device, oxygen device, source): removed with a reason when bad."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit or _BAD_ID.search(value):
+        errors.append(f"{name}: must be a string of at most {limit} characters without control characters")
+        return None
     return value
 
 
@@ -194,6 +250,8 @@ def _number(name: str, raw: Any) -> float:
         raise InvalidRecord(f"wrong type: {name} must be a number, got {type(raw).__name__}")
     if not math.isfinite(raw):
         raise InvalidRecord(f"impossible value: {name}={raw}")
+    if raw == 0 and math.copysign(1.0, raw) < 0:
+        raise InvalidRecord(f"impossible value: {name}=-0.0 (a negative zero is a broken sender)")
     return float(raw)
 
 
@@ -216,20 +274,22 @@ def _vital(obj: dict, name: str) -> float | None:
     if isinstance(raw, dict):
         unit = raw.get("unit")
         value = _number(f"{name_in}.value", raw.get("value"))
+        if not isinstance(unit, str):
+            raise InvalidRecord(f"wrong type: {name_in}.unit must be a string, got {type(unit).__name__}")
         if unit == canonical:
             pass
         elif unit in alternatives:
             value = alternatives[unit](value)
         else:
-            raise InvalidRecord(f"unknown unit: {name_in}.unit={unit!r}, expected {canonical!r} or one of {sorted(alternatives)}")
+            raise InvalidRecord(f"unknown unit: {name_in}.unit={shown(unit)}, expected {canonical!r} or one of {sorted(alternatives)}")
     else:
         value = _number(name_in, raw)
         if name_in == "temperature_f":
             value = (value - 32) * 5 / 9
     lo, hi, unit = PLAUSIBLE_RANGES[name]
     if not lo <= value <= hi:
-        shown = raw["value"] if isinstance(raw, dict) else raw
-        raise InvalidRecord(f"impossible value: {name_in}={shown} outside {lo}..{hi} {unit}")
+        value_in = raw["value"] if isinstance(raw, dict) else raw
+        raise InvalidRecord(f"impossible value: {name_in}={shown(value_in)} outside {lo}..{hi} {unit}")
     return value
 
 
@@ -247,106 +307,265 @@ def _check_version(obj: dict) -> None:
         raise InvalidRecord(f"unsupported schema_version {version!r}; supported: {SUPPORTED_VERSIONS}")
 
 
+def _field(errors: list[str], name: str, parse, *args):
+    """A field's parsed value, or None with ``name: reason`` added to ``errors`` (field-level validation)."""
+    try:
+        return parse(*args)
+    except InvalidRecord as exc:
+        errors.append(f"{name}: {exc.reason}")
+        return None
+
+
+def _choice(obj: dict, name: str, allowed: tuple) -> Any:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, type(allowed[0])) or value not in allowed:
+        raise InvalidRecord(f"impossible value: {name}={shown(value)}, expected one of {'/'.join(map(str, allowed))}")
+    return value
+
+
+def _boolean(obj: dict, name: str) -> bool | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidRecord(f"wrong type: {name} must be true or false, got {type(value).__name__} {shown(value)}")
+    return value
+
+
+def _age(obj: dict, name: str = "age_years") -> int | None:
+    age = obj.get(name)
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
+        raise InvalidRecord(f"impossible value: {name}={shown(age)}, expected a whole number 0..130")
+    return age
+
+
 def reading_from_dict(obj: dict, now_ms: int | None = None) -> VitalsReading:
+    """A reading; a bad field is removed with its reason (``rejected_fields``) and the rest is kept.
+
+    The whole record is refused only when it cannot be attributed (ids, time, version) or when
+    nothing usable is left.
+    """
     _check_version(obj)
     ids = {n: _require_str(obj, n) for n in ("reading_id", "patient_id", "encounter_id", "hospital_id", "unit", "bed", "device_id")}
     if "ts" not in obj:
         raise InvalidRecord("missing field: ts")
     ts_ms = parse_timestamp(obj["ts"])
     _check_future(ts_ms, now_ms)
-    vitals = {name: _vital(obj, name) for name in VITALS}
-    if all(v is None for k, v in vitals.items() if k != "oxygen_flow_l_min") and obj.get("consciousness") is None:
-        raise InvalidRecord("missing field: a reading needs at least one vital sign")
-    consciousness = obj.get("consciousness")
-    if consciousness is not None and consciousness not in ACVPU:
-        raise InvalidRecord(f"impossible value: consciousness={consciousness!r}, expected one of {'/'.join(ACVPU)}")
-    scale = obj.get("spo2_scale", 1)
-    if scale not in (1, 2):
-        raise InvalidRecord(f"impossible value: spo2_scale={scale!r}, expected 1 or 2")
-    on_oxygen = obj.get("on_oxygen")
-    if on_oxygen is not None and not isinstance(on_oxygen, bool):
-        raise InvalidRecord(f"wrong type: on_oxygen must be true or false, got {type(on_oxygen).__name__}")
+    errors: list[str] = []
+    vitals = {name: _field(errors, name, _vital, obj, name) for name in VITALS}
+    consciousness = _field(errors, "consciousness", _choice, obj, "consciousness", ACVPU)
+    scale = _field(errors, "spo2_scale", _choice, obj, "spo2_scale", (1, 2))
+    on_oxygen = _field(errors, "on_oxygen", _boolean, obj, "on_oxygen")
     if on_oxygen is None and vitals["oxygen_flow_l_min"] is not None:
         on_oxygen = vitals["oxygen_flow_l_min"] > 0
     sbp, dbp = vitals["systolic_bp"], vitals["diastolic_bp"]
     if sbp is not None and dbp is not None and dbp >= sbp:
-        raise InvalidRecord(f"impossible value: diastolic_bp={dbp:g} is not below systolic_bp={sbp:g}")
-    age = obj.get("age_years")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
-        raise InvalidRecord(f"impossible value: age_years={age!r}")
-    source = obj.get("source", "bedside")
+        # Which of the two is wrong cannot be told: both are removed, the rest of the reading is scored.
+        errors.append(f"systolic_bp, diastolic_bp: diastolic {dbp:g} is not below systolic {sbp:g}")
+        vitals["systolic_bp"] = vitals["diastolic_bp"] = None
+    age = _field(errors, "age_years", _age, obj)
+    pregnant = _field(errors, "pregnant", _boolean, obj, "pregnant")
+    source = _optional_text(obj, "source", errors) or "bedside"
+    if all(v is None for k, v in vitals.items() if k != "oxygen_flow_l_min") and consciousness is None:
+        if errors:
+            raise InvalidRecord("nothing usable: " + "; ".join(errors))
+        raise InvalidRecord("missing field: a reading needs at least one vital sign")
     return VitalsReading(
-        **ids, ts_ms=ts_ms, source=source if isinstance(source, str) else "bedside",
-        **vitals, spo2_scale=scale, consciousness=consciousness, on_oxygen=on_oxygen,
-        oxygen_device=obj.get("oxygen_device") if isinstance(obj.get("oxygen_device"), str) else None,
-        age_years=age, pregnant=bool(obj.get("pregnant", False)),
+        **ids, ts_ms=ts_ms, source=source, **vitals, spo2_scale=scale, consciousness=consciousness,
+        on_oxygen=on_oxygen, oxygen_device=_optional_text(obj, "oxygen_device", errors), age_years=age,
+        pregnant=pregnant, rejected_fields=errors,
     )
 
 
 _ENCOUNTER_FIELDS = {f.name for f in fields(EncounterEvent)}
 # Field -> the JSON kind it must have (from the annotations: "float | None" -> float, ...).
 _ENCOUNTER_KINDS = {f.name: k for f in fields(EncounterEvent)
-                    for k in (float, bool, str) if str(f.type).startswith(k.__name__)}
+                    for k in (float, bool, str, int) if str(f.type).startswith(k.__name__)}
+_ENCOUNTER_TEXT_LIMIT = 500  # free text (notes, reasons): bounded, control characters refused
+_LIMIT_KEYS_MAX = 20
+
+
+def _encounter_field(name: str, value: Any, kind: type) -> Any:
+    if kind is float:
+        return _number(name, value)
+    if kind is bool:
+        return _boolean({name: value}, name)
+    if kind is int:
+        if name == "arrival_ts_ms":
+            return parse_timestamp(value, name)
+        if name == "age_years":
+            return _age({name: value}, name)
+        if name == "triage_level":
+            return _choice({name: value}, name, (1, 2, 3, 4, 5))
+        return _choice({name: value}, name, (1, 2))  # spo2_scale
+    if not isinstance(value, str):
+        raise InvalidRecord(f"wrong type: {name} must be a string, got {type(value).__name__}")
+    if len(value) > _ENCOUNTER_TEXT_LIMIT or _BAD_ID.search(value.replace("\n", " ")):
+        raise InvalidRecord(f"impossible value: {name} is over {_ENCOUNTER_TEXT_LIMIT} characters or has control characters")
+    return value
+
+
+def _limits(value: Any) -> dict[str, float]:
+    """Clinician-adjusted limits of an order: {"news2.urgent": 7, ...}; checked by name in detection."""
+    if not isinstance(value, dict) or len(value) > _LIMIT_KEYS_MAX:
+        raise InvalidRecord(f"wrong type: limits must be an object of at most {_LIMIT_KEYS_MAX} setting: number pairs")
+    out = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or len(key) > MAX_ID_CHARS or _BAD_ID.search(key):
+            raise InvalidRecord(f"impossible value: limits key {shown(key)}")
+        out[key] = _number(f"limits.{key}", number)
+    return out
 
 
 def encounter_from_dict(obj: dict, now_ms: int | None = None) -> EncounterEvent:
+    """An encounter event; like readings, a bad field is removed (``rejected_fields``) and the rest kept."""
     _check_version(obj)
     ids = {n: _require_str(obj, n) for n in ("event_id", "event", "patient_id", "encounter_id", "hospital_id")}
     if ids["event"] not in ENCOUNTER_EVENTS:
-        raise InvalidRecord(f"impossible value: event={ids['event']!r}, expected one of {', '.join(ENCOUNTER_EVENTS)}")
+        raise InvalidRecord(f"impossible value: event={shown(ids['event'])}, expected one of {', '.join(ENCOUNTER_EVENTS)}")
     if "ts" not in obj:
         raise InvalidRecord("missing field: ts")
     ts_ms = parse_timestamp(obj["ts"])
     _check_future(ts_ms, now_ms)
-    extra = {k: v for k, v in obj.items() if k in _ENCOUNTER_FIELDS and k not in ids and k not in ("ts_ms", "type", "schema_version")}
+    errors: list[str] = []
+    raw = {k: v for k, v in obj.items() if k in _ENCOUNTER_FIELDS and k not in ids
+           and k not in ("ts_ms", "type", "schema_version", "rejected_fields")}
     if "arrival_ts" in obj:
-        extra["arrival_ts_ms"] = parse_timestamp(obj["arrival_ts"], "arrival_ts")
-    for name, value in extra.items():
-        kind = _ENCOUNTER_KINDS.get(name)
-        if value is None or kind is None:
+        raw["arrival_ts_ms"] = obj["arrival_ts"]
+    extra: dict[str, Any] = {}
+    for name, value in raw.items():
+        if value is None:
             continue
-        if kind is float:
-            extra[name] = _number(name, value)
-        elif kind is bool and not isinstance(value, bool):
-            raise InvalidRecord(f"wrong type: {name} must be true or false, got {type(value).__name__}")
-        elif kind is str and not isinstance(value, str):
-            raise InvalidRecord(f"wrong type: {name} must be a string, got {type(value).__name__}")
-    age = extra.get("age_years")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 130):
-        raise InvalidRecord(f"impossible value: age_years={age!r}")
-    triage = extra.get("triage_level")
-    if triage is not None and (isinstance(triage, bool) or triage not in (1, 2, 3, 4, 5)):
-        raise InvalidRecord(f"impossible value: triage_level={triage!r}, expected 1..5")
-    for name in ("symptoms", "medications", "tests"):
-        if name in extra and not (isinstance(extra[name], list) and all(isinstance(x, str) for x in extra[name])):
-            raise InvalidRecord(f"wrong type: {name} must be a list of strings")
-    return EncounterEvent(**ids, ts_ms=ts_ms, **extra)
+        if name in ("symptoms", "medications", "tests"):
+            if isinstance(value, list) and len(value) <= 50 and all(
+                    isinstance(x, str) and len(x) <= 200 and not _BAD_ID.search(x) for x in value):
+                extra[name] = value
+            else:
+                errors.append(f"{name}: must be a list of at most 50 short strings")
+            continue
+        if name == "limits":
+            parsed = _field(errors, name, _limits, value)
+        elif name in ("unit", "bed", "from_unit", "doctor_id", "room"):
+            parsed = _field(errors, name, _require_str, {name: value}, name)
+        else:
+            kind = _ENCOUNTER_KINDS.get(name)
+            if kind is None:
+                continue
+            parsed = _field(errors, name, _encounter_field, name, value, kind)
+        if parsed is not None:
+            extra[name] = parsed
+    return EncounterEvent(**ids, ts_ms=ts_ms, **extra, rejected_fields=errors)
 
 
-def decode(data: bytes | str, now_ms: int | None = None) -> VitalsReading | EncounterEvent:
+ACK_ACTIONS = ("acknowledge", "silence", "resume")
+
+
+@dataclass
+class AckEvent:
+    """A clinician's answer to a page, on the stream keyed by patient: acknowledge an episode
+    (stops its re-alerts and escalation for a while), silence a bed (probe off, patient off the
+    ward) for some minutes, or resume paging."""
+
+    ack_id: str
+    patient_id: str
+    hospital_id: str
+    by: str  # staff id or role of who answered; never a patient identifier
+    ts_ms: int
+    action: str = "acknowledge"
+    alert_id: str | None = None  # the page answered (any id of the episode); required to acknowledge
+    minutes: float | None = None  # how long a silence or acknowledgement lasts; the configured default if absent
+    reason: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    type: str = "ack"
+
+
+def ack_from_dict(obj: dict, now_ms: int | None = None) -> AckEvent:
+    _check_version(obj)
+    ids = {n: _require_str(obj, n) for n in ("ack_id", "patient_id", "hospital_id", "by")}
+    if "ts" not in obj:
+        raise InvalidRecord("missing field: ts")
+    ts_ms = parse_timestamp(obj["ts"])
+    _check_future(ts_ms, now_ms)
+    action = _choice(obj, "action", ACK_ACTIONS) or "acknowledge"
+    alert = _require_str(obj, "alert_id") if action == "acknowledge" or obj.get("alert_id") is not None else None
+    minutes = None
+    if obj.get("minutes") is not None:
+        minutes = _number("minutes", obj["minutes"])
+        if not 0 < minutes <= 24 * 60:
+            raise InvalidRecord(f"impossible value: minutes={shown(obj['minutes'])}, expected 0..1440")
+    reason = obj.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 200 or _BAD_ID.search(reason)):
+        raise InvalidRecord("impossible value: reason must be a string of at most 200 characters")
+    return AckEvent(**ids, ts_ms=ts_ms, action=action, alert_id=alert, minutes=minutes, reason=reason)
+
+
+_KEY_SEPARATOR = re.compile(rb'"\s+:')
+
+
+def _count_keys(obj: Any) -> int:
+    if isinstance(obj, dict):
+        return len(obj) + sum(_count_keys(v) for v in obj.values())
+    if isinstance(obj, list):
+        return sum(_count_keys(v) for v in obj)
+    return 0
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidRecord(f"duplicate key: {shown(key)} appears twice (which value is meant cannot be told)")
+        seen[key] = value
+    return seen
+
+
+def _check_duplicate_keys(data: bytes, obj: dict) -> None:
+    """Duplicate JSON keys would silently re-attribute a reading (the last one wins).
+
+    orjson keeps the last; counting ``":`` separators tells, for the usual compact or spaced
+    encodings, whether any key was swallowed; only then (or with unusual spacing) is the record
+    parsed again by the standard library with a hook that names the duplicate.
+    """
+    if data.count(b'":') == _count_keys(obj) and not _KEY_SEPARATOR.search(data):
+        return
+    try:
+        json.loads(data, object_pairs_hook=_reject_duplicates)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, InvalidRecord):
+            raise
+        # orjson accepted it; the standard library disagrees on some edge: do not guess.
+        return
+
+
+def decode(data: bytes | str, now_ms: int | None = None) -> VitalsReading | EncounterEvent | AckEvent:
     """Bytes from the stream -> a typed event, or InvalidRecord with the reason."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogatepass")
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(f"not JSON: {exc.args[0][:80]}") from None
     if not isinstance(obj, dict):
         raise InvalidRecord(f"wrong type: record must be a JSON object, got {type(obj).__name__}")
+    _check_duplicate_keys(data, obj)
     kind = obj.get("type", "vitals")
     if kind == "vitals":
         return reading_from_dict(obj, now_ms)
     if kind == "encounter":
         return encounter_from_dict(obj, now_ms)
-    raise InvalidRecord(f"unknown record type {kind!r}; expected 'vitals' or 'encounter'")
+    if kind == "ack":
+        return ack_from_dict(obj, now_ms)
+    raise InvalidRecord(f"unknown record type {shown(kind)}; expected 'vitals', 'encounter' or 'ack'")
 
 
-def to_wire(event: VitalsReading | EncounterEvent | Alert) -> dict:
+def to_wire(event: VitalsReading | EncounterEvent | AckEvent | Alert) -> dict:
     """The JSON object for an event: ``ts`` as ISO-8601, None values left out."""
-    out = {k: v for k, v in asdict(event).items() if v is not None and v != []}
+    out = {k: v for k, v in asdict(event).items() if v is not None and v != [] and v != {}}
     out["ts"] = iso_ms(out.pop("ts_ms"))
     if "arrival_ts_ms" in out:
         out["arrival_ts"] = iso_ms(out.pop("arrival_ts_ms"))
     return out
 
 
-def encode(event: VitalsReading | EncounterEvent | Alert) -> bytes:
+def encode(event: VitalsReading | EncounterEvent | AckEvent | Alert) -> bytes:
     return orjson.dumps(to_wire(event))

@@ -32,6 +32,8 @@ VITALS = pa.schema([
     ("news2_carried", pa.list_(pa.string())),  # parameters scored from an earlier reading
     ("news2_carried_max_age_s", pa.float64()),  # age of the oldest of them
     ("late", pa.bool_()),  # behind the watermark when it arrived: its 1-minute window had closed
+    ("rejected_fields", pa.list_(pa.string())),  # "field: reason" for each implausible field removed
+    ("age_years", pa.int16()), ("pregnant", pa.bool_()),  # as scored (the reading's, else the patient's)
 ])
 
 ALERTS = pa.schema([
@@ -40,10 +42,13 @@ ALERTS = pa.schema([
     ("unit", pa.string()), ("bed", pa.string()), ("ts", TS), ("episode_start", TS),
     ("message", pa.string()), ("values_json", pa.string()), ("news2_total", pa.int16()),
     ("published", pa.bool_()), ("sns_message_id", pa.string()), ("publish_ts", TS),
+    ("paged", pa.bool_()),  # false: recorded only (backlog episode, silenced bed, all-clear of an unpaged episode)
+    ("delayed", pa.bool_()), ("tier", pa.string()), ("context", pa.list_(pa.string())),
+    ("oldest_value_age_s", pa.float64()), ("episode_id", pa.string()),
 ])
 
 DEAD_LETTER = pa.schema([
-    ("stage", pa.string()),  # parse | publish | sink
+    ("stage", pa.string()),  # parse | validate (fields removed, rest kept) | enrich | publish | sink
     ("reason", pa.string()), ("payload", pa.string()),
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()),
     ("arrival_ts", TS), ("processed_ts", TS),
@@ -63,6 +68,7 @@ ENCOUNTERS = pa.schema([
     ("from_unit", pa.string()),
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("processed_ts", TS),
     ("doctor_name", pa.string()), ("systolic_bp", pa.float64()), ("diastolic_bp", pa.float64()), ("spo2", pa.float64()),
+    ("spo2_scale", pa.int8()), ("limits_json", pa.string()), ("rejected_fields", pa.list_(pa.string())),
 ])
 
 _WINDOW_VITALS = ("heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diastolic_bp", "temperature_c")
