@@ -9,7 +9,10 @@ the readings' own time as the clock. The simulator records every deterioration s
     .venv/bin/python -m bench.detection [--seeds 3] [--patients 200] [--hours 24] [--label after]
 
 Prints one table and adds an entry (keyed by ``--label``) to ``bench/results/detection.json``.
-A page is an alert a clinician's pager receives: not an all-clear, not one recorded only.
+A page is an alert a clinician's pager receives: not an all-clear, not one recorded only. A
+deterioration is *observable* when the data shows it before full severity (a non-artefact value
+past a standard limit, or a NEWS2 or partial sum of 5 or more); ``in_hospital`` counts all.
+The simulated ward acknowledges each new page after ``--ack-after-min`` minutes (0: never).
 """
 
 from __future__ import annotations
@@ -41,9 +44,15 @@ def is_page(alert) -> bool:
     return getattr(alert, "paged", True) and alert.status != "all-clear" and alert.severity != "info"
 
 
-def replay(seed: int, patients: int, hours: float) -> dict:
-    """One simulated day through the per-patient path; the raw facts the metrics need."""
+def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> dict:
+    """One simulated day through the per-patient path; the raw facts the metrics need.
+
+    The ward answers: ``ack_after_min`` minutes after each open, worsened or escalated page a
+    nurse acknowledges it (an acknowledgement event on the stream, as the ward board sends);
+    0 leaves every page unanswered."""
     from flink_app import patient_path
+    from flink_app.detect import PatientState
+    from flink_app.schema.events import InvalidRecord, decode
 
     sim = Simulator(n_patients=patients, seed=seed, start_ms=START_MS)
     path = patient_path.PatientPath(patient_path.default_settings())
@@ -54,35 +63,67 @@ def replay(seed: int, patients: int, hours: float) -> dict:
     t0 = time.perf_counter()
     n = 0
     next_tick = START_MS + MINUTE_MS
+    acks: list[tuple[int, bytes]] = []  # (due, ack record), kept in time order
+
+    def record(alert) -> None:
+        if not is_page(alert):
+            return
+        pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
+                      "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+        if ack_after_min and alert.status in ("open", "worsened", "escalated") and alert.episode_id:
+            due = alert.ts_ms + int(ack_after_min * MINUTE_MS)
+            acks.append((due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{alert.alert_id}",
+                                            "patient_id": alert.patient_id, "hospital_id": alert.hospital_id,
+                                            "by": "nurse", "alert_id": alert.alert_id, "ts": due})))
+            acks.sort(key=lambda a: a[0])
+
     for event in sim.events(until_ms=end):
+        while acks and acks[0][0] <= event["ts"]:
+            due, ack = acks.pop(0)
+            path.process(states, ack, now_ms=due)
         while event["ts"] >= next_tick and hasattr(path, "tick"):  # the job's detection timer, each minute
             for state in states.values():
                 for alert in path.tick(state, next_tick):
-                    if is_page(alert):
-                        pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
-                                      "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+                    record(alert)
             next_tick += MINUTE_MS
-        data = orjson.dumps(event)
-        pid = event["patient_id"]
-        ts = event["ts"]
-        if event.get("type") == "vitals":
+        try:
+            decoded = decode(orjson.dumps(event), now_ms=event["ts"])
+        except InvalidRecord:
+            continue
+        state = states.setdefault(decoded.patient_id, PatientState())
+        table, row, alerts = path.handle(state, decoded, ("", "", event["ts"], event["ts"]))
+        if table == "vitals":
             n += 1
-            readings[pid].append((ts, event["unit"], {k: event.get(k) for k in ("spo2", "heart_rate")}))
-        for alert in path.process(states, data, now_ms=ts):
-            if is_page(alert):
-                pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
-                              "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+            news2 = None if row["news2_not_applicable"] else max(row["news2_total"] or 0, row["news2_partial"] or 0)
+            readings[row["patient_id"]].append((row["ts"], row["unit"], {"spo2": row["spo2"], "heart_rate": row["heart_rate"],
+                                                                     "news2": news2, "scale": row["spo2_scale"]}))
+        for alert in alerts:
+            record(alert)
     elapsed = time.perf_counter() - t0
     return {"seed": seed, "readings": n, "seconds": elapsed, "pages": pages,
             "readings_by_patient": {p: r for p, r in readings.items()}, "truth": sim.patient_truth(), "end_ms": end}
 
 
 def _covered(artefacts: list[dict], ts: int, vitals: set[str]) -> bool:
-    return any(a["start_ms"] <= ts <= a["end_ms"] and a["vital"] in vitals for a in artefacts)
+    """A value-changing artefact (not a probe off, which sends no value) covers this vital at ``ts``."""
+    return any(a["start_ms"] <= ts <= a["end_ms"] and a["vital"] in vitals and a["kind"] != "probe_off"
+               for a in artefacts)
+
+
+def _evident(reading: tuple, artefacts: list[dict]) -> bool:
+    """The data shows the deterioration: a measured (non-artefact) value past a standard limit,
+    or a NEWS2 (or a partial sum proving it) of 5 or more."""
+    ts, _, v = reading
+    if _covered(artefacts, ts, ALL_VITALS):
+        return False
+    spo2_limit = 88 if v.get("scale") == 2 else 92
+    return bool((v.get("news2") or 0) >= 5 or (v.get("heart_rate") is not None and not 40 < v["heart_rate"] < 131)
+                or (v.get("spo2") is not None and v["spo2"] < spo2_limit))
 
 
 def metrics(runs: list[dict]) -> dict:
-    scen: dict[str, dict] = defaultdict(lambda: {"observable": 0, "paged": 0, "before_full": 0, "leads_h": []})
+    scen: dict[str, dict] = defaultdict(lambda: {"in_hospital": 0, "observable": 0, "paged": 0, "before_full": 0,
+                                                 "leads_h": []})
     quiet_pages = quiet_hours = 0.0
     total_pages = realerts = 0
     worst_hours: list[int] = []
@@ -103,7 +144,7 @@ def metrics(runs: list[dict]) -> dict:
             page_ts = [p["ts"] for p in pages]
             for page in pages:
                 vitals = RULE_VITALS.get(page["rule"], ALL_VITALS)
-                if _covered(truth["artefacts"], page["ts"], vitals):
+                if page["status"] in ("open", "worsened") and _covered(truth["artefacts"], page["ts"], vitals):
                     artefact_any += 1
                     artefact_critical += page["severity"] == "critical"
             sc = truth["scenario"]
@@ -114,7 +155,10 @@ def metrics(runs: list[dict]) -> dict:
             read_ts = [r[0] for r in reads]
             onset, full = sc["onset_ms"], sc["full_severity_ms"]
             present = bisect_right(read_ts, full) > bisect_left(read_ts, onset) and read_ts[-1] >= full
+            evidence = any(_evident(r, truth["artefacts"]) for r in reads[bisect_left(read_ts, onset):bisect_right(read_ts, full)])
             if present and full <= run["end_ms"]:
+                scen[sc["scenario"]]["in_hospital"] += 1
+            if present and evidence and full <= run["end_ms"]:
                 s = scen[sc["scenario"]]
                 s["observable"] += 1
                 during = [t for t in page_ts if onset <= t <= sc["end_ms"]]
@@ -128,18 +172,19 @@ def metrics(runs: list[dict]) -> dict:
             worst = max((bisect_right(page_ts, t + HOUR_MS - 1) - i for i, t in enumerate(page_ts)), default=0)
             worst_hours.append(worst)
             # Added latency of the critical tier: first genuine critical value -> first critical page of its rule.
-            for rule, (vital, is_critical) in CRITICAL.items():
+            for vital, is_critical in CRITICAL.values():
                 first = next((r for r in reads if r[2].get(vital) is not None and is_critical(r[2][vital])
                               and not _covered(truth["artefacts"], r[0], {vital})), None)
                 if first is None:
                     continue
-                paged = next((p["ts"] for p in pages if p["rule"] == rule and p["severity"] == "critical"
-                              and p["ts"] >= first[0]), None)
+                if any(p["severity"] == "critical" and first[0] - 30 * MINUTE_MS <= p["ts"] < first[0] for p in pages):
+                    continue  # already in a critical episode: nothing new to page
+                paged = next((p["ts"] for p in pages if p["severity"] == "critical" and p["ts"] >= first[0]), None)
                 if paged is not None and paged - first[0] <= 10 * MINUTE_MS:
                     latency[unit_kind(first[1])].append((paged - first[0]) / 1000)
     scenarios = {}
     for kind, s in sorted(scen.items()):
-        scenarios[kind] = {"observable": s["observable"], "paged": s["paged"], "paged_before_full": s["before_full"],
+        scenarios[kind] = {"in_hospital": s["in_hospital"], "observable": s["observable"], "paged": s["paged"], "paged_before_full": s["before_full"],
                            "share_before_full": round(s["before_full"] / s["observable"], 3) if s["observable"] else None,
                            "median_lead_h": round(statistics.median(s["leads_h"]), 2) if s["leads_h"] else None}
     lat = {kind: {"cadence_s": CADENCE_S.get(kind), "events": len(v), "median_s": round(statistics.median(v), 1),
@@ -164,12 +209,14 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--hours", type=float, default=24)
     parser.add_argument("--label", default="current")
+    parser.add_argument("--ack-after-min", type=float, default=3)
     args = parser.parse_args()
     seeds = list(range(1, args.seeds + 1))
     with ProcessPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(replay, seeds, [args.patients] * len(seeds), [args.hours] * len(seeds)))
+        runs = list(pool.map(replay, seeds, [args.patients] * len(seeds), [args.hours] * len(seeds),
+                             [args.ack_after_min] * len(seeds)))
     result = metrics(runs)
-    result.update(label=args.label, seeds=seeds, patients=args.patients, hours=args.hours,
+    result.update(label=args.label, seeds=seeds, ack_after_min=args.ack_after_min, patients=args.patients, hours=args.hours,
                   readings=sum(r["readings"] for r in runs),
                   commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip())
     print(json.dumps(result, indent=1))

@@ -94,7 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A condition back inside its limit (not yet past the recovery margin) clears after this long."),
     Setting("detection", "deescalate.ms", int, 600000,
             "A critical condition with no critical reading for this long is urgent again."),
-    Setting("detection", "ack.minutes", float, 60, "How long an acknowledgement stops re-alerts and escalation."),
+    Setting("detection", "ack.minutes", float, 120,
+            "How long an acknowledgement stops re-alerts and escalation (a worse condition pages at once)."),
     Setting("detection", "silence.minutes", float, 30, "Default length of a bed silence (probe off, off the ward)."),
     Setting("detection", "delayed.after.ms", int, 600000,
             "Readings older than this (a catch-up after an outage) page only once live again or once their "

@@ -136,7 +136,8 @@ class Episode:
     opened_page_ms: int | None = None  # when the first page went out (None while held in a backlog)
     realerts: int = 0
     worsened: int = 0
-    tier: int = 0  # escalation tiers paged so far
+    tier: int = 0  # escalation tiers paged since the last acknowledgement
+    unanswered_since_ms: int | None = None  # first page not acknowledged (escalation counts from it)
     acked_until_ms: int = 0
     acked_by: str | None = None
 
@@ -231,7 +232,7 @@ class Detector:
             raise ValueError(f"no value configured for {', '.join(missing)}")
         defaults = {"detection.persistence.window.ms": 120_000, "detection.critical.confirm.ms": 20_000,
                     "detection.clear.hold.ms": 30 * 60_000, "detection.deescalate.ms": 10 * 60_000,
-                    "detection.ack.minutes": 60.0, "detection.silence.minutes": 30.0,
+                    "detection.ack.minutes": 120.0, "detection.silence.minutes": 30.0,
                     "detection.delayed.after.ms": 10 * 60_000, "detection.overdue.grace": 1.5,
                     "detection.escalation": "charge_nurse@10,rapid_response@20", "detection.escalation.units": "",
                     "detection.unit.defaults": ""}
@@ -472,9 +473,9 @@ class Detector:
             return []
         unit = state.where.get("unit", "")
         tiers = self.unit_tiers.get(unit, self.tiers)
-        if ep.tier < len(tiers):
+        if ep.tier < len(tiers) and ep.unanswered_since_ms is not None:
             tier, delay = tiers[ep.tier]
-            if ts - ep.start_ms >= delay and ts - ep.last_page_ms >= 0:
+            if ts - ep.unanswered_since_ms >= delay:
                 ep.tier += 1
                 return [self._send(state, ep, "escalated", f"{ep.alert_id}-t{ep.tier}", ts, now, active, backlog, row,
                                    tier=tier)]
@@ -502,6 +503,8 @@ class Detector:
               backlog: bool, row: dict | None, tier: str | None = None, delayed: bool | None = None) -> Alert:
         ep.last_page_ms = ts
         paged = not self._silenced(state, ts)
+        if paged and ep.unanswered_since_ms is None:
+            ep.unanswered_since_ms = ts
         return self._page(state, ep, status, ep.severity, aid, ts, paged=paged, context=active, row=row, tier=tier,
                           delayed=backlog if delayed is None else delayed)
 
@@ -571,7 +574,11 @@ class Detector:
                       severity="warning", status="overdue", patient_id=w["patient_id"], encounter_id=w["encounter_id"],
                       hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"], ts_ms=now_event_ms,
                       episode_start_ms=oldest, message=text, values={"since": iso_ms(oldest)},
-                      news2_total=state.last_total, paged=not self._silenced(state, now_event_ms),
+                      news2_total=state.last_total,
+                      # Paged where the band asks for hourly sets (medium, high) or an episode is open;
+                      # otherwise recorded for the ward board, not paged (a false alarm costs attention).
+                      paged=(band in ("medium", "high") or state.episode is not None)
+                      and not self._silenced(state, now_event_ms),
                       oldest_value_age_s=round((now_event_ms - oldest) / 1000, 1))]
 
     def tick(self, state: PatientState, processing_ms: int) -> list[Alert]:
@@ -600,8 +607,8 @@ class Detector:
         if ep is not None and ep.opened_page_ms is not None:
             times.append(max(ep.acked_until_ms, ep.last_page_ms + self._realert_ms(state, ep)))
             tiers = self.unit_tiers.get(state.where.get("unit", ""), self.tiers)
-            if ep.tier < len(tiers):
-                times.append(max(ep.acked_until_ms, ep.start_ms + tiers[ep.tier][1]))
+            if ep.tier < len(tiers) and ep.unanswered_since_ms is not None:
+                times.append(ep.unanswered_since_ms + tiers[ep.tier][1])
         if state.last_band is not None and state.overdue_since_ms is None:
             times.append(state.last_ts + 60_000)  # overdue is checked each minute without readings
         return min(times) + offset if times else None
@@ -663,6 +670,7 @@ class Detector:
                 return []  # an episode already over, or another patient's id: nothing to stop
             ep.acked_until_ms = ts + int((ack.minutes or self.settings["detection.ack.minutes"]) * 60_000)
             ep.acked_by = ack.by
+            ep.unanswered_since_ms, ep.tier = None, 0  # answered: escalation stops
             text = f"acknowledged by {ack.by}; re-alerts paused for {_minutes(ep.acked_until_ms - ts)}"
         w = state.where
         episode_id = ep.alert_id if ep is not None else alert_id(w["patient_id"], "bed", ts)

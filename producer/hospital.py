@@ -287,7 +287,7 @@ class Simulator:
         return out
 
     def _reading(self, p: Patient, cadence: Cadence, t_ms: int) -> dict | None:
-        values = measure(p.physiology, t_ms, cadence.vitals)
+        values = measure(p.physiology, t_ms, cadence.vitals, automated=cadence.source != "manual")
         if all(values.get(name) is None for name in cadence.vitals):
             return None  # every value dropped out: nothing is sent
         self._reading_seq += 1

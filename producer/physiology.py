@@ -149,7 +149,8 @@ class PatientPhysiology:
 #   were false, at 187 audible alarms per bed per day (Drew BJ et al., PLoS One 2014;9:e110274),
 #   i.e. a few false heart-rate events per bed-hour; we take 0.3/h of spikes of +35-70/min.
 # - NIBP cuff errors (movement during the oscillometric cycle): modelled as 2% of cuff
-#   readings off by 20-40 mmHg; an assumption (no rate in CLINICAL.md's sources), stated as such.
+#   automated cuff readings off by 20-40 mmHg; an assumption (no rate in CLINICAL.md's sources),
+#   stated as such. A nurse repeats an implausible manual pressure, so manual sets have none.
 # Durations 3-15 s: shorter than the critical tier's validation time (detection.critical.confirm.ms).
 ARTEFACT_RATES_PER_HOUR = {"spo2_motion": 0.24, "probe_off": 0.24, "hr_motion": 0.3}
 ARTEFACT_SECONDS = (3, 15)
@@ -184,13 +185,14 @@ def _active_artefact(p: PatientPhysiology, vital: str, t_ms: int) -> dict | None
     return None
 
 
-def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...]) -> dict[str, float | None]:
+def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...], automated: bool = True) -> dict[str, float | None]:
     """What a device reports: the true state, rounded as devices do, with artefacts (recorded
-    in ``p.artefacts`` as ground truth)."""
+    in ``p.artefacts`` as ground truth). ``automated=False`` (a nurse's observation set): no
+    cuff error, as a nurse repeats an implausible manual pressure."""
     true = p.advance(t_ms)
     rng = p.rng
     out: dict[str, float | None] = {}
-    cuff_error = "systolic_bp" in vitals and rng.random() < CUFF_ERROR_SHARE
+    cuff_error = automated and "systolic_bp" in vitals and rng.random() < CUFF_ERROR_SHARE
     if cuff_error:
         offset = rng.choice([-1, 1]) * rng.uniform(20, 40)
         p.artefacts.append({"kind": "cuff_error", "vital": "systolic_bp", "start_ms": t_ms, "end_ms": t_ms + 1,

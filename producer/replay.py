@@ -78,6 +78,8 @@ def replay(path: Path, fmt: str | None = None, **fhir_location) -> tuple[list[di
         except InvalidRecord as exc:
             rejected.append(f"record {i + 1}: {exc.reason}")
             continue
+        if event.__dict__.get("rejected_fields"):  # sent as is: the job removes the same fields with the reasons
+            rejected.append(f"record {i + 1} (sent; the job drops these fields): " + "; ".join(event.rejected_fields))
         rec["ts"] = event.ts_ms  # normalised to epoch ms, so the clock can pace it
         good.append((event.ts_ms, i, rec))
     good.sort(key=lambda t: (t[0], t[1]))

@@ -23,7 +23,7 @@ def test_message_carries_what_a_nurse_needs_and_no_identifiers():
     assert "patient_id" not in body and "encounter_id" not in body
     assert body["bed"] == "ICU-04" and body["episode_start"] == "2026-11-18T11:06:40.000Z"
     assert {k: v["StringValue"] for k, v in msg["MessageAttributes"].items()} == {
-        "severity": "critical", "rule": "spo2_low", "status": "open", "hospital": "H01", "unit": "ICU"}
+        "severity": "critical", "rule": "spo2_low", "status": "open", "hospital": "H01", "unit": "ICU", "tier": "primary"}
 
 
 def test_publish_reaches_the_pager(moto_endpoint, unique):

@@ -161,17 +161,18 @@ def test_replay_csv_jsonl_and_fhir(tmp_path):
     out = tmp_path / "out.jsonl"
     res = run_cli("--replay", str(csv_path), "--speed", "0", "--out", str(out))
     assert res.returncode == 0, res.stderr
-    assert "skipped record 3: wrong type: heart_rate must be a number, got str" in res.stderr
+    assert ("record 3 (sent; the job drops these fields): heart_rate: wrong type: heart_rate must be a number, "
+            "got str") in res.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["reading_id"] for r in rows] == ["r1", "r2"]  # replayed in time order
+    assert [r["reading_id"] for r in rows] == ["r1", "r2", "r3"]  # replayed in time order; r3 keeps its SpO2
     r2 = decode(json.dumps(rows[1]))
     assert isinstance(r2, VitalsReading) and round(r2.temperature_c, 1) == 37.5 and rows[0]["on_oxygen"] is True
 
     jl = tmp_path / "export.jsonl"
     jl.write_text(out.read_text() + "{broken\n")
     res = run_cli("--replay", str(jl), "--speed", "0", "--out", str(tmp_path / "o2.jsonl"))
-    assert res.returncode == 0 and "line 3: not JSON" in res.stderr
-    assert len((tmp_path / "o2.jsonl").read_text().splitlines()) == 2
+    assert res.returncode == 0 and "line 4: not JSON" in res.stderr
+    assert len((tmp_path / "o2.jsonl").read_text().splitlines()) == 3
 
     bundle = {"resourceType": "Bundle", "entry": [{"resource": {
         "resourceType": "Observation", "id": "o1", "status": "final",

@@ -67,29 +67,71 @@ def test_oxygen_flow_implies_oxygen():
     ({k: v for k, v in base().items() if k != "ts"}, "missing field: ts"),
     ({k: v for k, v in base().items() if k != "schema_version"}, "missing field: schema_version"),
     (base(schema_version=9), "unsupported schema_version 9; supported: (1,)"),
-    (base(heart_rate="80"), "wrong type: heart_rate must be a number, got str"),
-    (base(heart_rate=True), "wrong type: heart_rate must be a number, got bool"),
     (base(patient_id=12), "wrong type: patient_id must be a string, got int"),
-    (base(on_oxygen="yes"), "wrong type: on_oxygen must be true or false, got str"),
-    (base(heart_rate=900), "impossible value: heart_rate=900 outside 0..350 /min"),
-    (base(spo2=140), "impossible value: spo2=140 outside 0..100 %"),
-    (base(temperature_c=60), "impossible value: temperature_c=60 outside 20..46 Cel"),
-    (base(temperature={"value": 150, "unit": "[degF]"}), "impossible value: temperature=150 outside 20..46 Cel"),
-    (base(temperature={"value": 37, "unit": "K"}),
-     "unknown unit: temperature.unit='K', expected 'Cel' or one of ['[degF]']"),
-    (base(systolic_bp=80, diastolic_bp=90), "impossible value: diastolic_bp=90 is not below systolic_bp=80"),
-    (base(consciousness="X"), "impossible value: consciousness='X', expected one of A/C/V/P/U"),
-    (base(spo2_scale=3), "impossible value: spo2_scale=3, expected 1 or 2"),
     (base(ts="yesterday"), "unparsable timestamp: ts='yesterday'"),
     (base(ts="2026-11-18T08:00:00"), "unparsable timestamp: ts='2026-11-18T08:00:00' has no UTC offset"),
     (base(ts=[1]), "wrong type: ts must be an ISO-8601 string or epoch milliseconds, got list"),
     (base(ts=NOW + 6 * 60_000),
      "timestamp too far in the future: ts=2026-11-18T11:12:40.000Z is more than 5 min after 2026-11-18T11:06:40.000Z"),
     (base(heart_rate=None), "missing field: a reading needs at least one vital sign"),
-    (base(type="lab"), "unknown record type 'lab'; expected 'vitals' or 'encounter'"),
+    (base(type="lab"), "unknown record type 'lab'; expected 'vitals', 'encounter' or 'ack'"),
+    # Issue 12: records that restarted the job, or that silently changed meaning.
+    (base(ts=1e18), "impossible value: ts=1e+18 is outside 2024-01-01..2100-01-01"),
+    (base(ts=1e300), "impossible value: ts=1e+300 is outside 2024-01-01..2100-01-01"),
+    (base(ts="0001-01-01T00:00:00+01:00"), "impossible value: ts='0001-01-01T00:00:00+01:00' is outside 2024-01-01..2100-01-01"),
+    (base(ts=1_763_000_000), "unparsable timestamp: ts=1763000000 looks like epoch seconds; send epoch milliseconds or ISO-8601"),
+    (base(ts="2019-05-01T00:00:00Z"), "impossible value: ts='2019-05-01T00:00:00Z' is outside 2024-01-01..2100-01-01"),
+    (base(patient_id="P" * 10_000), "impossible value: patient_id is 10000 characters long (at most 64)"),
+    (base(bed="ICU-1\r\nSubject: x"), "impossible value: bed='ICU-1\\r\\nSubject: x' contains control characters"),
+    (base(unit="\x1b[31mICU"), "impossible value: unit='\\x1b[31mICU' contains control characters"),
+    (base(reading_id="r\x00"), "impossible value: reading_id='r\\x00' contains control characters"),
 ])
 def test_rejections_carry_a_precise_reason(obj, reason):
     assert reject(obj) == reason
+
+
+@pytest.mark.parametrize("fields,reason", [
+    ({"spo2": "80"}, "spo2: wrong type: spo2 must be a number, got str"),
+    ({"spo2": True}, "spo2: wrong type: spo2 must be a number, got bool"),
+    ({"spo2": 140}, "spo2: impossible value: spo2=140 outside 0..100 %"),
+    ({"temperature_c": 60}, "temperature_c: impossible value: temperature_c=60 outside 20..46 Cel"),
+    ({"temperature": {"value": 150, "unit": "[degF]"}},
+     "temperature_c: impossible value: temperature=150 outside 20..46 Cel"),
+    ({"temperature": {"value": 37, "unit": "K"}},
+     "temperature_c: unknown unit: temperature.unit='K', expected 'Cel' or one of ['[degF]']"),
+    ({"spo2": {"value": 80, "unit": []}}, "spo2: wrong type: spo2.unit must be a string, got list"),
+    ({"systolic_bp": 80, "diastolic_bp": 90}, "systolic_bp, diastolic_bp: diastolic 90 is not below systolic 80"),
+    ({"diastolic_bp": 260}, "diastolic_bp: impossible value: diastolic_bp=260 outside 0..250 mm[Hg]"),
+    ({"consciousness": "X"}, "consciousness: impossible value: consciousness='X', expected one of A/C/V/P/U"),
+    ({"spo2_scale": 3}, "spo2_scale: impossible value: spo2_scale=3, expected one of 1/2"),
+    ({"spo2_scale": True}, "spo2_scale: impossible value: spo2_scale=True, expected one of 1/2"),
+    ({"on_oxygen": "yes"}, "on_oxygen: wrong type: on_oxygen must be true or false, got str 'yes'"),
+    ({"pregnant": "false"}, "pregnant: wrong type: pregnant must be true or false, got str 'false'"),
+    ({"spo2": -0.0}, "spo2: impossible value: spo2=-0.0 (a negative zero is a broken sender)"),
+])
+def test_a_bad_field_is_removed_with_its_reason_and_the_rest_is_kept(fields, reason):
+    """Issue 12: a reading with HR 145 and a bad field used to be dead-lettered whole."""
+    r = decode(json.dumps(base(heart_rate=145, **fields)), now_ms=NOW)
+    assert r.rejected_fields == [reason]
+    assert r.heart_rate == 145
+    assert r.pregnant is None and r.spo2_scale is None  # never guessed from a bad value
+
+
+def test_a_reading_with_nothing_usable_is_refused_with_every_reason():
+    assert reject(base(heart_rate="80")) == "nothing usable: heart_rate: wrong type: heart_rate must be a number, got str"
+    assert reject(base(heart_rate=-0.0)) == ("nothing usable: heart_rate: impossible value: heart_rate=-0.0 "
+                                             "(a negative zero is a broken sender)")
+
+
+def test_duplicate_keys_are_refused():
+    text = json.dumps(base()).replace('"patient_id": "P-1"', '"patient_id": "P-1", "patient_id": "P-2"')
+    assert reject(text.encode()) == "duplicate key: 'patient_id' appears twice (which value is meant cannot be told)"
+    spaced = json.dumps(base()).replace('"bed": ', '"bed"  :  "X", "bed" : ')
+    assert reject(spaced.encode()).startswith("duplicate key: 'bed'")
+
+
+def test_reasons_are_capped():
+    assert len(reject(base(ts="x" * 100_000))) < 320
 
 
 def test_not_json_and_not_object():
@@ -112,11 +154,21 @@ def test_encounter_event_roundtrip_and_validation():
     assert e.triage_level == 2 and e.arrival_ts_ms == parse_timestamp("2026-11-18T07:50:00Z")
     assert decode(encode(e), now_ms=NOW) == e
     assert reject({**obj, "event": "teleport"}).startswith("impossible value: event='teleport'")
-    assert reject({**obj, "triage_level": 7}) == "impossible value: triage_level=7, expected 1..5"
-    assert reject({**obj, "symptoms": "cough"}) == "wrong type: symptoms must be a list of strings"
-    assert reject({**obj, "wait_minutes": "long"}) == "wrong type: wait_minutes must be a number, got str"
-    assert reject({**obj, "critical_condition": "yes"}) == "wrong type: critical_condition must be true or false, got str"
-    assert reject({**obj, "age_years": 200}) == "impossible value: age_years=200"
+
+    def removed(**fields):
+        return decode(json.dumps({**obj, **fields}), now_ms=NOW).rejected_fields
+
+    assert removed(triage_level=7) == ["triage_level: impossible value: triage_level=7, expected one of 1/2/3/4/5"]
+    assert removed(symptoms="cough") == ["symptoms: must be a list of at most 50 short strings"]
+    assert removed(wait_minutes="long") == ["wait_minutes: wrong type: wait_minutes must be a number, got str"]
+    assert removed(critical_condition="yes") == [
+        "critical_condition: wrong type: critical_condition must be true or false, got str 'yes'"]
+    assert removed(age_years=200) == ["age_years: impossible value: age_years=200, expected a whole number 0..130"]
+    # Issue 12: these encounter values restarted the job in the lake sink.
+    assert removed(arrival_ts=1e19) == ["arrival_ts_ms: impossible value: arrival_ts_ms=1e+19 is outside 2024-01-01..2100-01-01"]
+    no_arrival = {k: v for k, v in obj.items() if k != "arrival_ts"}
+    assert decode(json.dumps({**no_arrival, "arrival_ts_ms": "abc"}), now_ms=NOW).rejected_fields == [
+        "arrival_ts_ms: unparsable timestamp: arrival_ts_ms='abc'"]
 
 
 def test_epoch_milliseconds_accepted():
