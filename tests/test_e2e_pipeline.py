@@ -59,7 +59,7 @@ def alive(pid: int) -> bool:
 def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     res = create_resources(moto_endpoint, stream_name=f"vitals-{unique}", topic_name=f"alerts-{unique}",
                            queue_name=f"pager-{unique}")
-    base = (int(time.time()) // 60 - 10) * 60_000  # ten minutes ago, on a minute boundary
+    base = (int(time.time()) // 60 - 4) * 60_000  # minutes ago (within detection.delayed.after.ms), on a minute boundary
     full = dict(heart_rate=72, respiratory_rate=16, spo2=97, on_oxygen=False, systolic_bp=122, diastolic_bp=78,
                 temperature_c=36.9, consciousness="A")
     records = [reading(i, base + i * 5000, "P-1", "ICU-01", **full) for i in range(1, 6)]
@@ -67,13 +67,28 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                 for i in range(6, 9)]
     # Critical: SpO2 82% is below the critical limit (85%): it alerts with no persistence delay.
     records.append(reading(9, base + 20_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
+    # Critical needs confirming: a second critical reading 20 s later (one alone could be an artefact).
+    records.append(reading(13, base + 40_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
     payloads = [json.dumps(r).encode() for r in records if r["patient_id"] != "P-2"]
     # P-2's three readings arrive as one KPL-aggregated Kinesis record; a damaged aggregate is dead-lettered.
     payloads.append(aggregate([("P-2", json.dumps(r).encode()) for r in records if r["patient_id"] == "P-2"]))
     damaged = aggregate([("P-5", json.dumps(reading(12, base, "P-5", "ICU-05", heart_rate=70)).encode())])[:-1]
     payloads.append(damaged)
-    payloads.append(b'{"schema_version": 1, "type": "vitals", "reading_id": "R-broken"')  # truncated JSON
+    truncated = b'{"schema_version": 1, "type": "vitals", "reading_id": "R-broken"'
+    payloads.append(truncated)
     payloads.append(json.dumps(reading(11, base, "P-4", "ICU-04", heart_rate=900)).encode())
+    # Issue 12: seven records that each put the job into a restart loop. Now: three refused whole,
+    # four kept with the bad field removed (and a field-level dead letter each).
+    def ward(i, **fields):
+        return {**reading(i, base, f"P-{i}", f"W-{i}", heart_rate=80), "hospital_id": "H02", "unit": "Ward-T", **fields}
+
+    def encounter(i, **fields):
+        return {"schema_version": 1, "type": "encounter", "event_id": f"EV-{i}", "event": "admission",
+                "patient_id": f"P-{i}", "encounter_id": f"E-{i}", "hospital_id": "H02", "unit": "Ward-T",
+                "bed": f"W-{i}", "ts": base, **fields}
+    poison = [ward(20, spo2_scale=True), ward(21, ts=1e18), ward(22, ts=1e300), ward(23, ts="0001-01-01T00:00:00+01:00"),
+              ward(24, spo2={"value": 80, "unit": []}), encounter(25, arrival_ts=1e19), encounter(26, arrival_ts_ms="abc")]
+    payloads += [json.dumps(r).encode() for r in poison]
     kinesis = aws.client("kinesis", res.region, res.endpoint)
     resp = kinesis.put_records(StreamName=res.stream_name,
                                Records=[{"Data": p, "PartitionKey": f"k{i % 4}"} for i, p in enumerate(payloads)])
@@ -104,7 +119,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         while time.monotonic() < deadline:
             assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
             pages += receive_pages(sqs, res.queue_url, wait_s=1)
-            done = (len(read_table(lake, "vitals")) >= 9 and len(read_table(lake, "dead_letter")) >= 3
+            done = (len(read_table(lake, "vitals")) >= 12 and len(read_table(lake, "dead_letter")) >= 10
+                    and len(read_table(lake, "encounters")) >= 2
                     and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
                 break
@@ -121,8 +137,12 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         time.sleep(0.5)
     assert not any(alive(p) for p in cluster_pids)
 
-    vitals = sorted(read_table(lake, "vitals"), key=lambda r: r["reading_id"])
-    assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)]
+    every = sorted(read_table(lake, "vitals"), key=lambda r: r["reading_id"])
+    kept = {r["reading_id"]: r["rejected_fields"] for r in every if r["unit"] == "Ward-T"}
+    assert kept == {"R-020": ["spo2_scale: impossible value: spo2_scale=True, expected one of 1/2"],
+                    "R-024": ["spo2: wrong type: spo2.unit must be a string, got list"]}
+    vitals = [r for r in every if r["unit"] == "ICU"]
+    assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)] + ["R-013"]
     p1 = vitals[0]
     assert (p1["patient_id"], p1["unit"], p1["bed"], p1["heart_rate"], p1["spo2"]) == ("P-1", "ICU", "ICU-01", 72, 97)
     assert p1["news2_total"] == 0 and p1["news2_band"] == "low" and p1["news2_missing"] == []
@@ -141,9 +161,9 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert len(pages) == 1, pages
     page = pages[0]
     assert page["attributes"] == {"severity": "critical", "rule": "spo2_low", "status": "open", "hospital": "H01",
-                                  "unit": "ICU"}
+                                  "unit": "ICU", "tier": "primary"}
     since = time.strftime("%H:%M", time.gmtime((base + 20_000) / 1000))
-    assert page["alert"]["message"] == f"CRITICAL ICU bed ICU-03: SpO2 82% (limit <85) since {since}Z"
+    assert page["alert"]["message"] == f"CRITICAL H01 ICU bed ICU-03: SpO2 82% (limit <85) since {since}Z"
     assert page["alert"]["bed"] == "ICU-03" and "patient_id" not in page["alert"]
 
     alerts = read_table(lake, "alerts")
@@ -151,17 +171,30 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["published"] is True
     assert alerts[0]["patient_id"] == "P-3"
 
-    dead = sorted(read_table(lake, "dead_letter"), key=lambda r: r["reason"])
+    every_dead = read_table(lake, "dead_letter")
+    assert sorted(d["reason"] for d in every_dead if d["stage"] == "validate") == [
+        "fields removed: arrival_ts_ms: impossible value: arrival_ts_ms=1e+19 is outside 2024-01-01..2100-01-01",
+        "fields removed: arrival_ts_ms: unparsable timestamp: arrival_ts_ms='abc'",
+        "fields removed: spo2: wrong type: spo2.unit must be a string, got list",
+        "fields removed: spo2_scale: impossible value: spo2_scale=True, expected one of 1/2",
+    ]
+    assert sorted(d["reason"] for d in every_dead if '"Ward-T"' in d["payload"] and d["stage"] == "parse") == [
+        "impossible value: ts='0001-01-01T00:00:00+01:00' is outside 2024-01-01..2100-01-01",
+        "impossible value: ts=1e+18 is outside 2024-01-01..2100-01-01",
+        "impossible value: ts=1e+300 is outside 2024-01-01..2100-01-01",
+    ]
+    dead = sorted((d for d in every_dead if d["stage"] != "validate" and '"Ward-T"' not in d["payload"]),
+                  key=lambda r: r["reason"])
     assert [d["reason"] for d in dead] == [
         "KPL aggregated record: MD5 digest does not match (truncated or corrupt)",
-        "impossible value: heart_rate=900 outside 0..350 /min",
+        "nothing usable: heart_rate: impossible value: heart_rate=900 outside 0..350 /min",
         "not JSON: unexpected end of data: line 1 column 65 (char 64)",
     ]
-    assert dead[2]["payload"] == payloads[-2].decode() and dead[2]["stage"] == "parse"
+    assert dead[2]["payload"] == truncated.decode() and dead[2]["stage"] == "parse"
     assert dead[0]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole, recoverable
-    assert read_table(lake, "encounters") == []
+    assert sorted(e["patient_id"] for e in read_table(lake, "encounters")) == ["P-25", "P-26"]
 
-    minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m")}
+    minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m") if m["unit"] == "ICU"}
     assert sorted(minutes) == ["P-1", "P-2", "P-3"]
     m1 = minutes["P-1"]
     assert (m1["readings"], m1["heart_rate_mean"], m1["spo2_min"], m1["news2_max"], m1["news2_band_worst"]) == (
@@ -169,7 +202,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert m1["window_start"].timestamp() * 1000 == base and m1["late_readings"] == 0
     assert (minutes["P-3"]["alerts"], minutes["P-3"]["critical_alerts"], minutes["P-3"]["flags"]) == (
         1, 1, ["hr_high", "spo2_low", "spo2_low_oxygen"])
-    [load] = read_table(lake, "unit_load_5m")
+    [load] = [u for u in read_table(lake, "unit_load_5m") if u["unit"] == "ICU"]
     assert (load["hospital_id"], load["unit"], load["patients"], load["critical_patients"], load["readings"],
-            load["alerts"]) == ("H01", "ICU", 3, 1, 9, 1)
+            load["alerts"]) == ("H01", "ICU", 3, 1, 10, 1)
     assert not any(r["late"] for r in vitals)
