@@ -31,7 +31,7 @@ from flink_app.detect import PatientState, alert_row
 from flink_app.io import aws
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
 from flink_app.io.kpl import AggregationError, deaggregate, is_aggregated
-from flink_app.io.lake import LakeWriter, checked, gc_paused, to_tuples
+from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
 from flink_app.patient_path import PatientPath
 from flink_app.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
 from flink_app.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
@@ -468,12 +468,14 @@ class LakeSink(KeyedProcessFunction):
         if not rows:
             return
         flush_no = (self.flush_no.value() or 0) + 1
-        rows, bad = checked(table, rows)
-        dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
-        if bad:
-            log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
         # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
-        paths = self.writer.commit(table, rows, self.lineage, flush_no, dead=dead)
+        try:
+            paths = self.writer.commit(table, rows, self.lineage, flush_no)
+        except RowsNotWritable:
+            rows, bad = split_writable(table, rows)
+            log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
+            dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
+            paths = self.writer.commit(table, rows, self.lineage, flush_no, dead=dead)
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

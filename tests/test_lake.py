@@ -4,7 +4,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flink_app.io import aws
-from flink_app.io.lake import LakeWriter, partition_of, to_tuples
+import pytest
+
+from flink_app.io.lake import LakeWriter, RowsNotWritable, partition_of, split_writable, to_tuples
 
 T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 
@@ -87,3 +89,18 @@ def test_tuple_and_dict_rows_write_the_same_file(tmp_path):
         files = sorted((tmp_path / "dead_letter").rglob(f"{stem}.parquet"))
         return [row for f in files for row in pq.read_table(f).to_pylist()]
     assert read("as-tuples") == read("mixed") and len(read("mixed")) == len(data)
+
+
+def test_a_row_the_table_cannot_hold_is_refused_before_anything_is_written_then_split_off(tmp_path):
+    """Issue 12: a bool in an int column ("Expected integer, got bool") or a time with no partition
+    failed in the sink inside checkpointed state, so every restore failed again."""
+    bad = [*rows(), {**rows()[0], "reason": "bad time", "processed_ts": 10**19},
+           {**rows()[0], "reason": "bad type", "arrival_ts": "yesterday"}]
+    writer = LakeWriter(str(tmp_path))
+    with pytest.raises(RowsNotWritable):
+        writer.commit("dead_letter", bad, "L1", 1)
+    assert not list(tmp_path.rglob("*.parquet")) and not list(tmp_path.rglob("*.json"))
+    good, refused = split_writable("dead_letter", bad)
+    assert [r[1] for r in good] == ["r0", "r1", "r2"]
+    assert [r[1] for r, _ in refused] == ["bad time", "bad type"]
+    assert all(reason.startswith("dead_letter row not writable: ") for _, reason in refused)

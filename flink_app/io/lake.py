@@ -92,20 +92,18 @@ def _by_partition(table: str, rows: list[dict] | list[tuple]) -> dict[str, list[
     return grouped
 
 
-def checked(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tuple], list[tuple[tuple, str]]]:
-    """(rows the table can hold, [(row, reason)] for those it cannot): a row of the wrong type or
-    time must become a dead letter, never an exception that restarts the job on the same row."""
-    tuples = _as_tuples(table, rows)
+class RowsNotWritable(ValueError):
+    """Some rows of a flush cannot be held by the table (wrong type, a time with no partition).
+    Raised before anything is written; ``split_writable`` finds them."""
+
+
+def split_writable(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tuple], list[tuple[tuple, str]]]:
+    """(rows the table can hold, [(row, reason)] for those it cannot), row by row: a row of the
+    wrong type or time must become a dead letter, never an exception that restarts the job on it.
+    Only called once a flush raised ``RowsNotWritable``, so good flushes are converted once."""
     time_index = _TIME_INDEX[table]
-    try:
-        arrow_table(table, tuples)
-        for row in tuples:
-            partition_of(row[time_index])
-        return tuples, []
-    except Exception:  # noqa: BLE001 - find the bad rows one by one
-        pass
     good, bad = [], []
-    for row in tuples:
+    for row in _as_tuples(table, rows):
         try:
             arrow_table(table, [row])
             partition_of(row[time_index])
@@ -113,6 +111,14 @@ def checked(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tuple], li
         except Exception as exc:  # noqa: BLE001 - any conversion error is about this row's data
             bad.append((row, f"{table} row not writable: {type(exc).__name__}: {str(exc)[:200]}"))
     return good, bad
+
+
+def _batches(table: str, rows: list[dict] | list[tuple]) -> dict[str, pa.Table]:
+    """Rows as one Arrow table per ``dt=/hour=`` partition; ``RowsNotWritable`` if any row cannot be."""
+    try:
+        return {p: arrow_table(table, part_rows) for p, part_rows in sorted(_by_partition(table, rows).items())}
+    except Exception as exc:  # noqa: BLE001 - conversion does no I/O: any error is about the data
+        raise RowsNotWritable(f"{table}: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
 def arrow_table(table: str, rows: list[tuple]) -> pa.Table:
@@ -144,12 +150,11 @@ class LakeWriter:
     def write(self, table: str, rows: list[dict] | list[tuple], file_stem: str) -> list[str]:
         """Write rows (dicts, or tuples in column order from ``to_tuples``) to one file per partition;
         returns the paths written."""
-        return self._write_partitions(table, _by_partition(table, rows), file_stem)
+        return self._write_partitions(table, _batches(table, rows), file_stem)
 
-    def _write_partitions(self, table: str, by_partition: dict[str, list[tuple]], file_stem: str) -> list[str]:
+    def _write_partitions(self, table: str, batches: dict[str, pa.Table], file_stem: str) -> list[str]:
         written = []
-        for partition, part_rows in sorted(by_partition.items()):
-            batch = arrow_table(table, part_rows)
+        for partition, batch in batches.items():
             directory = f"{self.root}/{table}/{partition}"
             path = f"{directory}/{file_stem}.parquet"
             if self.is_local:  # S3 has no directories; creating one would add marker objects
@@ -170,12 +175,13 @@ class LakeWriter:
                dead: list[dict] | None = None) -> list[str]:
         """Write one flush, journaled first; deterministic names, so a retry overwrites.
 
-        ``dead``: dead-letter rows for rows of this flush the table could not hold, written in
-        the same journaled flush (under ``dead_letter/``, named for this table)."""
+        Every row is converted before the journal entry is written, so ``RowsNotWritable`` leaves
+        nothing behind. ``dead``: dead-letter rows for rows of this flush the table could not hold,
+        written in the same journaled flush (under ``dead_letter/``, named for this table)."""
         stem = f"part-{lineage}-{flush_no:010d}"
-        parts = {table: (_by_partition(table, rows), stem)}
+        parts = {table: (_batches(table, rows), stem)}
         if dead:
-            parts["dead_letter"] = (_by_partition("dead_letter", dead), f"part-{lineage}-{table}-{flush_no:010d}")
+            parts["dead_letter"] = (_batches("dead_letter", dead), f"part-{lineage}-{table}-{flush_no:010d}")
         planned = [f"{self.root}/{t}/{p}/{name}.parquet" for t, (by_p, name) in parts.items() for p in sorted(by_p)]
         journal = self._journal_dir(table, lineage)
         if self.is_local:
