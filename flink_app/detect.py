@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 from flink_app.carry_forward import LastSeen
 from flink_app.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
+from flink_app.clinical.scores import NEWS2_PARAMETER_NAMES
+from flink_app.config import SETTINGS
 from flink_app.schema.events import Alert, iso_ms
 
 
@@ -77,8 +79,6 @@ RULE_PRIORITY = {"news2": 0, "spo2_low": 1, "heart_rate_high": 2, "heart_rate_lo
                  "news2_rapid_rise": 5}
 RAPID_RISE_WINDOW_MS = 30 * 60_000
 SEVERITY_ORDER = {"info": 0, "warning": 1, "urgent": 2, "critical": 3}
-PAGING_STATUSES = ("open", "re-alert", "worsened", "escalated", "overdue")
-NEWS2_PARTS = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature_c")
 
 
 @dataclass
@@ -167,6 +167,18 @@ def alert_id(patient_id: str, rule: str, episode_start_ms: int) -> str:
     return hashlib.sha256(f"{patient_id}|{rule}|{episode_start_ms}".encode()).hexdigest()[:24]
 
 
+def _band_key(state: PatientState) -> str | None:
+    """The patient's band as the RCP Chart 4 tables key it: a total of 0 has its own interval."""
+    band = state.last_band
+    return "low_zero" if band == "low" and state.last_total == 0 else band
+
+
+def _oldest_seen(state: PatientState) -> int | None:
+    """Time of the oldest latest value among the NEWS2 parameters (None: none seen yet)."""
+    seen = [t for name, (_, t) in state.last_seen.values.items() if name in NEWS2_PARAMETER_NAMES]
+    return min(seen) if seen else None
+
+
 def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
@@ -230,12 +242,8 @@ class Detector:
         missing = [k for k in needed if k not in settings]
         if missing:
             raise ValueError(f"no value configured for {', '.join(missing)}")
-        defaults = {"detection.persistence.window.ms": 120_000, "detection.critical.confirm.ms": 20_000,
-                    "detection.clear.hold.ms": 30 * 60_000, "detection.deescalate.ms": 10 * 60_000,
-                    "detection.ack.minutes": 120.0, "detection.silence.minutes": 30.0,
-                    "detection.delayed.after.ms": 10 * 60_000, "detection.overdue.grace": 1.5,
-                    "detection.escalation": "charge_nurse@10,rapid_response@20", "detection.escalation.units": "",
-                    "detection.unit.defaults": ""}
+        # Settings not passed (and not required above) take the configuration model's defaults.
+        defaults = {x.name: x.default for x in SETTINGS if x.group == "detection" and x.name not in needed}
         self.settings = {**defaults, **settings}
         self.rules = rules
         s = self.settings
@@ -486,10 +494,7 @@ class Detector:
 
     def _realert_ms(self, state: PatientState, ep: Episode) -> int:
         """Re-alert at the minimum monitoring interval of the patient's NEWS2 band (RCP Chart 4)."""
-        band, total = state.last_band, state.last_total
-        if band is None:
-            band = "high" if ep.severity == "critical" else "medium"
-        key = "low_zero" if band == "low" and total == 0 else band
+        key = _band_key(state) or ("high" if ep.severity == "critical" else "medium")
         minutes = NEWS2_MONITORING_MINUTES.get(key, 60)
         if ep.severity == "critical":
             minutes = min(minutes, NEWS2_MONITORING_MINUTES["high"])
@@ -544,8 +549,8 @@ class Detector:
     def _oldest_value_age_ms(state: PatientState, ts: int, row: dict | None) -> int | None:
         if row is not None and row.get("news2_carried_max_age_s") is not None:
             return int(row["news2_carried_max_age_s"] * 1000)
-        seen = [t for name, (_, t) in state.last_seen.values.items() if name in NEWS2_PARTS]
-        return ts - min(seen) if seen else None
+        oldest = _oldest_seen(state)
+        return None if oldest is None else ts - oldest
 
     # ---- time passing, observations overdue -------------------------------------------------
     def _overdue(self, state: PatientState, now_event_ms: int) -> list[Alert]:
@@ -554,12 +559,10 @@ class Detector:
         band = state.last_band
         if band is None or not state.where:
             return []
-        key = "low_zero" if band == "low" and state.last_total == 0 else band
-        interval = OBSERVATION_OVERDUE_MINUTES.get(key)
-        seen = [t for name, (_, t) in state.last_seen.values.items() if name in NEWS2_PARTS]
-        if interval is None or not seen:
+        interval = OBSERVATION_OVERDUE_MINUTES.get(_band_key(state))
+        oldest = _oldest_seen(state)
+        if interval is None or oldest is None:
             return []
-        oldest = min(seen)
         if state.overdue_since_ms is not None and state.overdue_since_ms != oldest:
             state.overdue_since_ms = None  # new observations since: the gap is over
         due = oldest + interval * 60_000 * float(self.settings["detection.overdue.grace"])
