@@ -292,7 +292,7 @@ class PatientProcess(KeyedProcessFunction):
             windows.count_late(late_in, clock.watermark, clock.now)
         closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
         register(clock.timers, windows.next_timers(), event_timers=False)
-        self._detection_timer(state, clock.timers)
+        self._detection_timer(state, clock.timers, clock.now)
         self.state.update(state)
         self.windows.update(windows)
         self.readings.inc(len(out["vitals"]))
@@ -312,11 +312,12 @@ class PatientProcess(KeyedProcessFunction):
             self.alert_counters[alert.rule].inc()
             yield ALERT_TAG, alert
 
-    def _detection_timer(self, state: PatientState, timers) -> None:
-        """One pending processing-time timer for the detector's next re-alert, escalation or overdue check."""
+    def _detection_timer(self, state: PatientState, timers, now: int) -> None:
+        """One pending processing-time timer for the detector's next re-alert, escalation or overdue
+        check. ``now`` is the processing time already read for this element (each read crosses into the JVM)."""
         due = self.path.detector.next_tick_ms(state)
-        if due is not None and (state.timer_ms is None or due < state.timer_ms or state.timer_ms <= timers.current_processing_time()):
-            state.timer_ms = max(due, timers.current_processing_time() + 1000)
+        if due is not None and (state.timer_ms is None or due < state.timer_ms or state.timer_ms <= now):
+            state.timer_ms = max(due, now + 1000)
             timers.register_processing_time_timer(state.timer_ms)
 
     def _window(self, windows: WindowSet, row: dict, alerts: list, clock: WindowClock) -> bool:
@@ -337,7 +338,7 @@ class PatientProcess(KeyedProcessFunction):
         if state is not None and state.timer_ms is not None and timestamp >= state.timer_ms:
             state.timer_ms = None
             raised = self.path.tick(state, timestamp)
-            self._detection_timer(state, ctx.timer_service())
+            self._detection_timer(state, ctx.timer_service(), timestamp)
             self.state.update(state)
             yield from self._alerts(raised)
 
