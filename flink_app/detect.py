@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -355,20 +356,23 @@ class Detector:
                                  state)
         reliable = row.get("source") == "manual" or persistence <= 0
         window = max(self.limit("detection.persistence.window.ms", unit, state), 2 * persistence)
-        cond.samples = [s for s in cond.samples if ts - s[0] <= window]
-        cond.samples.append((ts, ev.breached))
-        if ev.breached and not cond.active and not cond.since_ms:
-            cond.since_ms = ts
+        # Readings of one patient may arrive out of order (several devices, several shards):
+        # samples are kept in time order and spans measured from the earliest to the latest.
+        insort(cond.samples, (ts, ev.breached))
+        newest = cond.samples[-1][0]
+        cond.samples = [s for s in cond.samples if newest - s[0] <= window]
+        if ev.breached and not cond.active:
+            cond.since_ms = min(cond.since_ms or ts, ts)
         # Critical confirmation: consecutive critical readings spanning the confirmation time.
         if ev.critical:
-            if cond.run_start is None:
-                cond.run_start, cond.run_count = ts, 0
+            cond.run_start = ts if cond.run_start is None else min(cond.run_start, ts)
             cond.run_count += 1
-            cond.last_critical_ms = ts
+            cond.last_critical_ms = max(cond.last_critical_ms, ts)
         else:
             cond.run_start, cond.run_count = None, 0
         confirm = self.limit("detection.critical.confirm.ms", unit, state)
-        critical_confirmed = ev.critical and (reliable or (cond.run_count >= 2 and ts - cond.run_start >= confirm))
+        critical_confirmed = ev.critical and (reliable or (
+            cond.run_count >= 2 and cond.last_critical_ms - cond.run_start >= confirm))
         # Standard: time in breach within the window, each breaching reading counted until the next.
         in_breach = sum(b - a for (a, hit), (b, _) in zip(cond.samples, cond.samples[1:], strict=False) if hit)
         breaches = sum(hit for _, hit in cond.samples)
