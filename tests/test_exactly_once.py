@@ -87,6 +87,9 @@ def test_sigkill_twice_then_every_reading_once_and_no_duplicate_page(moto_endpoi
         {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name, "max.records.per.poll": "200"}},
         {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn, "ledger.table": ledger}},
         {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "700"}},
+        # The readings are up to 35 min old: page them as live (the default holds pages about readings
+        # older than 10 min, a catch-up, and records episodes that end inside it without paging).
+        {"PropertyGroupId": "detection", "PropertyMap": {"delayed.after.ms": str(3_600_000)}},
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(chk), "checkpoint.interval.ms": "1000",
                                                     "taskmanagers": str(taskmanagers),
                                                     "cluster.dir": str(tmp_path / "cluster")}},
