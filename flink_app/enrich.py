@@ -31,7 +31,7 @@ def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[
     rr, spo2, sbp, hr, temp, acvpu = (v["respiratory_rate"], v["spo2"], v["systolic_bp"], v["heart_rate"],
                                       v["temperature_c"], v["consciousness"])
     news2 = news2_score(
-        respiratory_rate=rr, spo2=spo2, spo2_scale=v["spo2_scale"], on_oxygen=v["on_oxygen"], systolic_bp=sbp,
+        respiratory_rate=rr, spo2=spo2, spo2_scale=v["spo2_scale"] or 1, on_oxygen=v["on_oxygen"], systolic_bp=sbp,
         heart_rate=hr, consciousness=acvpu, temperature_c=temp, age=v["age_years"], pregnant=bool(v["pregnant"]),
     )
     qsofa = qsofa_score(respiratory_rate=rr, systolic_bp=sbp, consciousness=acvpu)

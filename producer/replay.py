@@ -22,7 +22,7 @@ _BOOLEAN = {"on_oxygen", "pregnant", "is_emergency", "critical_condition", "read
 
 
 def _csv_value(name: str, raw: str):
-    if raw == "":
+    if raw is None or raw == "":  # an empty cell, or a short row
         return None
     if name in _NUMERIC:
         try:
@@ -50,13 +50,18 @@ def read_records(path: Path, fmt: str | None = None, **fhir_location) -> Iterato
                     except json.JSONDecodeError as exc:
                         yield None, f"line {n}: not JSON: {exc.msg}"
     elif fmt == "csv":
-        with path.open(newline="") as f:
+        with path.open(newline="", errors="replace") as f:  # a bad byte becomes U+FFFD: validation names the field
             for row in csv.DictReader(f):
                 rec = {k: _csv_value(k, v) for k, v in row.items() if k}
                 rec.setdefault("schema_version", 1)
                 yield {k: v for k, v in rec.items() if v is not None}, None
     elif fmt == "fhir":
-        result = from_fhir(json.loads(path.read_text()), **fhir_location)
+        try:
+            resource = json.loads(path.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield None, f"{path.name}: not a FHIR JSON document: {getattr(exc, 'msg', None) or exc.reason}"
+            return
+        result = from_fhir(resource, **fhir_location)
         for rid, reason in result.rejected:
             yield None, f"{rid}: {reason}" if not reason.startswith(rid) else reason
         for reading in result.readings:
