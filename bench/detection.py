@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import time
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -69,7 +69,7 @@ def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> 
         if not is_page(alert):
             return
         pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
-                      "status": alert.status, "severity": alert.severity, "unit": alert.unit})
+                      "status": alert.status, "severity": alert.severity, "unit": alert.unit, "message": alert.message})
         if ack_after_min and alert.status in ("open", "worsened", "escalated") and alert.episode_id:
             due = alert.ts_ms + int(ack_after_min * MINUTE_MS)
             acks.append((due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{alert.alert_id}",
@@ -125,6 +125,8 @@ def metrics(runs: list[dict]) -> dict:
     scen: dict[str, dict] = defaultdict(lambda: {"in_hospital": 0, "observable": 0, "paged": 0, "before_full": 0,
                                                  "leads_h": []})
     quiet_pages = quiet_hours = 0.0
+    quiet_by_rule: Counter = Counter()  # what the pages of patients with no deterioration were
+    artefact_rules: Counter = Counter()
     total_pages = realerts = 0
     worst_hours: list[int] = []
     artefact_critical = artefact_any = 0
@@ -147,9 +149,11 @@ def metrics(runs: list[dict]) -> dict:
                 if page["status"] in ("open", "worsened") and _covered(truth["artefacts"], page["ts"], vitals):
                     artefact_any += 1
                     artefact_critical += page["severity"] == "critical"
+                    artefact_rules[f"{page['rule']} {page['severity']}"] += 1
             sc = truth["scenario"]
             if sc is None:
                 quiet_pages += len(pages)
+                quiet_by_rule.update(f"{p['rule']} {p['status']}" for p in pages)
                 quiet_hours += (reads[-1][0] - reads[0][0]) / HOUR_MS
                 continue
             read_ts = [r[0] for r in reads]
@@ -193,6 +197,8 @@ def metrics(runs: list[dict]) -> dict:
         "scenarios": scenarios,
         "quiet_pages_per_100_patient_hours": round(100 * quiet_pages / quiet_hours, 2) if quiet_hours else None,
         "quiet_patient_hours": round(quiet_hours),
+        "quiet_pages_by_rule": dict(quiet_by_rule.most_common()),
+        "artefact_pages_by_rule": dict(artefact_rules.most_common()),
         "pages": total_pages,
         "realert_share": round(realerts / total_pages, 3) if total_pages else None,
         "worst_hour_pages_median": statistics.median(worst_hours) if worst_hours else None,

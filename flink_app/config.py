@@ -87,9 +87,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Window in which time in breach is counted against persistence.ms (at least twice the persistence): "
             "a value flapping across a limit still alerts."),
     Setting("detection", "critical.confirm.ms", int, 20000,
-            "A critical value alerts once two consecutive critical readings are at least this far apart "
-            "(artefacts last seconds); a nurse's observation at once. Added latency: this, or one reading "
-            "interval for slower devices (README, detection benchmark)."),
+            "A critical value alerts once consecutive critical readings (critical.confirm.readings of them) span "
+            "at least this long (artefacts last seconds); a nurse's observation at once. Added latency: this on "
+            "fast monitors, two reading intervals on slower devices (README, detection benchmark)."),
+    Setting("detection", "critical.confirm.readings", int, 3,
+            "Consecutive critical readings a critical value needs: on a 60-s ward monitor two independent "
+            "few-second artefacts in a row happen about twice a day per 100 patients (bench.detection), three "
+            "about once a year."),
     Setting("detection", "clear.hold.ms", int, 1800000,
             "A condition back inside its limit (not yet past the recovery margin) clears after this long."),
     Setting("detection", "deescalate.ms", int, 600000,
@@ -121,12 +125,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "news2.urgent", float, 5, "NEWS2 total that opens an urgent alert (RCP: urgent response threshold)."),
     Setting("detection", "news2.emergency", float, 7,
             "NEWS2 total that makes it critical, at once (RCP: emergency response threshold)."),
-    Setting("detection", "news2.rapid_rise", float, 3, "A NEWS2 rise of this much within 30 minutes alerts."),
+    Setting("detection", "news2.rapid_rise", float, 3,
+            "A NEWS2 rise of this much within 30 minutes alerts, once the total is within one point of news2.urgent "
+            "(a rise that ends in the low band is a trend for the board, not a page)."),
+    Setting("detection", "news2.red_score", float, 1,
+            "1: a single NEWS2 parameter scoring 3 alerts (RCP Chart 4, low-medium: urgent ward-based review); "
+            "0: it does not (the ICU default: continuous nursing already watches each parameter)."),
     Setting("detection", "triage.max_wait.min", float, 15,
             "A triage 1-2 patient waiting longer than this (minutes) alerts."),
-    Setting("detection", "unit.defaults", str, "ICU:news2.urgent=7,news2.emergency=9",
-            "Shipped per-unit defaults: ICU patients often sit at NEWS2 >= 5 under continuous nursing, so NEWS2 "
-            "pages there from 7 (urgent) and 9 (critical). Our choice, not an RCP rule; override per unit."),
+    Setting("detection", "unit.defaults", str, "ICU:news2.urgent=7,news2.emergency=9,news2.red_score=0",
+            "Shipped per-unit defaults: ICU patients often sit at NEWS2 >= 5 or a single parameter at 3 under "
+            "continuous nursing, so NEWS2 pages there from 7 (urgent) and 9 (critical) and a lone score of 3 does "
+            "not page. Our choice, not an RCP rule; override per unit."),
     Setting("detection", "unit.overrides", str, "",
             "Per-unit limits on top of unit.defaults, e.g. 'ICU:spo2.low=90,persistence.ms=10000;Ward-A:news2.urgent=6'."),
     Setting("events", "out_of_orderness.ms", int, 5000,

@@ -8,10 +8,11 @@ enriched reading, ``on_encounter`` for encounter events, ``on_ack`` for acknowle
 recovered?). A standard breach becomes active once the *time in breach* within a window
 reaches the persistence (20 s; Görges 2009: a 19 s delay removes 67% of ignored alarms), so a
 value flapping across the limit still pages, and a single reading never does. A critical
-value becomes active once it has been confirmed: two consecutive critical readings at least
-``detection.critical.confirm.ms`` apart (20 s by default: longer than the motion and probe
-artefacts the simulator injects at published rates, within the 30 s SpO2 delay monitor makers
-allow and Taenzer 2010's >30 s surveillance rule). A nurse's observation set is acted on at
+value becomes active once it has been confirmed: ``detection.critical.confirm.readings``
+critical readings (3) among the last five, spanning at least ``detection.critical.confirm.ms`` (20 s by
+default: longer than the motion and probe artefacts the simulator injects at published rates,
+within the 30 s SpO2 delay monitor makers allow and Taenzer 2010's >30 s surveillance rule; the
+third reading is for slow devices, where two artefacts in a row occur by chance). A nurse's observation set is acted on at
 once. A condition clears past a hysteresis margin, or after ``detection.clear.hold.ms`` back
 inside its limit; NEWS2 de-escalates from critical after ``detection.deescalate.ms`` without
 an emergency score.
@@ -113,8 +114,7 @@ class Condition:
     """One rule's state for one patient."""
 
     samples: list = field(default_factory=list)  # [(ts, breached)] within the persistence window
-    run_start: int | None = None  # first reading of the current run of critical readings
-    run_count: int = 0
+    recent: list = field(default_factory=list)  # [(ts, critical)] of the last readings, for confirmation
     active: bool = False
     critical: bool = False
     since_ms: int = 0  # first breaching reading of this condition
@@ -336,14 +336,16 @@ class Detector:
         cond = state.conditions.get("news2_rapid_rise")
         base = cond.baseline if cond is not None and cond.active and cond.baseline is not None else lowest
         rise = self.limit("detection.news2.rapid_rise", row["unit"], state)
+        near_urgent = total >= self.limit("detection.news2.urgent", row["unit"], state) - 1
         # Closes when the rise is gone: the score is back within the rise of where it started.
-        return Evaluation(total - lowest >= rise, False, total - base < rise,
+        return Evaluation(total - lowest >= rise and near_urgent, False, total - base < rise,
                           describe=lambda: (f"NEWS2 rose {base}→{total} within 30 min", {"news2": total, "from": base}))
 
     def _evaluations(self, row: dict, state: PatientState) -> list[tuple[str, Evaluation | None]]:
         out: list[tuple[str, Evaluation | None]] = [(r.name, self._threshold(r, row, state)) for r in self.rules]
         if row.get("news2_not_applicable") is None:  # under 16 or pregnant: no NEWS2-derived rule (RCP 2017)
-            out += [("news2", self._news2(row, state)), ("news2_red_score", self._red_score(row)),
+            red = self._red_score(row) if self.limit("detection.news2.red_score", row["unit"], state) > 0 else None
+            out += [("news2", self._news2(row, state)), ("news2_red_score", red),
                     ("news2_rapid_rise", self._rapid_rise(row, state))]
         return out
 
@@ -363,16 +365,18 @@ class Detector:
         cond.samples = [s for s in cond.samples if newest - s[0] <= window]
         if ev.breached and not cond.active:
             cond.since_ms = min(cond.since_ms or ts, ts)
-        # Critical confirmation: consecutive critical readings spanning the confirmation time.
+        # Critical confirmation: N critical readings among the last 2N-1, spanning the confirmation
+        # time. Not N in a row: a true value hovering at the limit (HR 33-38 around 35) would
+        # break every run and wait minutes; an artefact of a few seconds spans too little.
+        needed = int(self.limit("detection.critical.confirm.readings", unit, state))
+        insort(cond.recent, (ts, ev.critical))
+        del cond.recent[:-max(1, 2 * needed - 1)]
         if ev.critical:
-            cond.run_start = ts if cond.run_start is None else min(cond.run_start, ts)
-            cond.run_count += 1
             cond.last_critical_ms = max(cond.last_critical_ms, ts)
-        else:
-            cond.run_start, cond.run_count = None, 0
+        critical_ts = [t for t, crit in cond.recent if crit]
         confirm = self.limit("detection.critical.confirm.ms", unit, state)
         critical_confirmed = ev.critical and (reliable or (
-            cond.run_count >= 2 and cond.last_critical_ms - cond.run_start >= confirm))
+            len(critical_ts) >= needed and critical_ts[-1] - critical_ts[0] >= confirm))
         # Standard: time in breach within the window, each breaching reading counted until the next.
         in_breach = sum(b - a for (a, hit), (b, _) in zip(cond.samples, cond.samples[1:], strict=False) if hit)
         breaches = sum(hit for _, hit in cond.samples)
@@ -411,7 +415,7 @@ class Detector:
         cond.since_ms = 0
         cond.inside_since_ms = cond.baseline = None
         cond.samples = []
-        cond.run_start, cond.run_count = None, 0
+        cond.recent = []
 
     # ---- the patient's voice ----------------------------------------------------------------
     def step(self, state: PatientState, row: dict) -> list[Alert]:
@@ -582,10 +586,10 @@ class Detector:
                       hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"], ts_ms=now_event_ms,
                       episode_start_ms=oldest, message=text, values={"since": iso_ms(oldest)},
                       news2_total=state.last_total,
-                      # Paged where the band asks for hourly sets (medium, high) or an episode is open;
-                      # otherwise recorded for the ward board, not paged (a false alarm costs attention).
-                      paged=(band in ("medium", "high") or state.episode is not None)
-                      and not self._silenced(state, now_event_ms),
+                      # Paged while an episode is open (the ward has been told the band is real);
+                      # otherwise recorded for the ward board, not paged: a band reached by a few
+                      # monitor readings that never persisted is not a reason to page (bench.detection).
+                      paged=state.episode is not None and not self._silenced(state, now_event_ms),
                       oldest_value_age_s=round((now_event_ms - oldest) / 1000, 1))]
 
     def tick(self, state: PatientState, processing_ms: int) -> list[Alert]:

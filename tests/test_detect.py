@@ -32,8 +32,26 @@ def test_one_critical_reading_is_not_a_page_two_confirmed_ones_are():
 
 
 def test_critical_readings_arriving_out_of_order_still_confirm():
-    """Two monitor readings of one patient on different shards can arrive newest first (the e2e test did)."""
-    assert run([row(20, spo2=82), row(0, spo2=82)])[0] == [("open", "critical", "spo2_low")]
+    """Monitor readings of one patient on different shards can arrive newest first (the e2e test did)."""
+    pages = run([row(20, spo2=82), row(0, spo2=82), row(10, spo2=82)])[0]
+    assert pages[-1] == ("worsened", "critical", "spo2_low")  # 20 s in breach (urgent), then the third reading
+
+
+def test_two_artefacts_in_a_row_on_a_slow_monitor_do_not_page_critical():
+    """bench.detection: on 60-s ward monitors two independent motion desaturations on consecutive
+    readings paged CRITICAL twice a day per 100 patients; a third critical reading is needed."""
+    pages = run([row(0, spo2=97), row(60, spo2=83), row(120, spo2=77), row(180, spo2=97)])[0]
+    assert ("open", "critical", "spo2_low") not in pages
+    assert run([row(0, spo2=83), row(60, spo2=80), row(120, spo2=79)])[0][-1][1] == "critical"
+
+
+def test_a_critical_value_hovering_at_the_limit_confirms_without_a_clean_run():
+    """bench.detection: ICU heart rate 33-38 around the limit of 35 broke every consecutive run and paged
+    critical 434 s after the first critical reading; 3 of the last 5 readings confirm it."""
+    hrs = [34, 38, 36, 35, 37, 34, 38, 33, 35]  # 5-s monitor: critical (<= 35) at 0, 15, 25, 35, 40 s
+    alerts = run([row(5 * i, unit="ICU", heart_rate=hr) for i, hr in enumerate(hrs)])[2]
+    first_critical = next(a for a in alerts if a.severity == "critical" and a.paged)
+    assert first_critical.ts_ms - row(0)["ts"] == 35_000  # 3 of the last 5 (15, 25, 35 s) span 20 s
 
 
 def test_a_nurse_observation_is_acted_on_at_once():
@@ -171,9 +189,18 @@ def test_observations_overdue_for_the_band():
     det.step(state, r)
     assert det.tick(state, r["ts"] + 80 * 60_000) == []
     [due] = det.tick(state, r["ts"] + 95 * 60_000)
-    assert (due.status, due.rule, due.paged) == ("overdue", "observations_overdue", True)
     assert "last full set 95 min ago; NEWS2 5 (medium) asks for a set every 60 min" in due.message
+    # No episode open (the band never paged): recorded for the ward board, not paged. On quiet
+    # patients a band reached by a few monitor readings paged "overdue" 17 times a day (bench.detection).
+    assert (due.status, due.rule, due.paged) == ("overdue", "observations_overdue", False)
     assert det.tick(state, r["ts"] + 200 * 60_000) == []  # one per gap
+    # With the episode open, the overdue observations are paged.
+    det = Detector({**SETTINGS, "detection.escalation": "charge_nurse@600"})
+    state = PatientState()
+    state.last_seen.values = {name: (0, r["ts"]) for name in ("respiratory_rate", "spo2", "heart_rate")}
+    assert [a.rule for a in det.step(state, r) if a.paged] == ["news2"]
+    due = [a for a in det.tick(state, r["ts"] + 95 * 60_000) if a.rule == "observations_overdue"]
+    assert [a.paged for a in due] == [True]
 
 
 def test_children_and_pregnancy_get_no_news2_derived_rule():
@@ -219,3 +246,21 @@ def test_triage_wait():
     assert (a.rule, a.severity) == ("triage_wait", "urgent")
     assert a.message == "URGENT H01 ER bed ER-04: triage 2 patient waited 22 min (limit 15) since 10:44Z"
     assert det.on_encounter(PatientState(), {**ev, "wait_minutes": 15.0}) == []
+
+
+def test_a_lone_score_of_3_pages_on_the_ward_not_in_icu():
+    """bench.detection: ICU patients without a deterioration got 23 red-score pages a day (SBP <= 90
+    or RR >= 25 under continuous nursing); the ICU default (news2.red_score=0) keeps them off the pager."""
+    r = dict(source="manual", systolic_bp=88, news2_systolic_bp=3, news2_total=3, news2_band="low-medium")
+    assert run([row(0, **r)])[0] == [("open", "urgent", "news2_red_score")]
+    assert run([row(0, unit="ICU", **r)])[0] == []
+
+
+def test_a_rapid_rise_pages_only_near_the_urgent_threshold():
+    """bench.detection: 'NEWS2 rose 0->3' paged URGENT on patients without a deterioration 19 times a day;
+    a rise that ends in the low band is a trend for the board. 1->4 (one below urgent) still pages."""
+    def rise(to):
+        return [row(0, source="manual", news2_total=to - 3, news2_band="low"),
+                row(600, source="manual", news2_total=to, news2_band="low")]
+    assert run(rise(3))[0] == []
+    assert run(rise(4))[0] == [("open", "urgent", "news2_rapid_rise")]
