@@ -87,11 +87,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Window in which time in breach is counted against persistence.ms (at least twice the persistence): "
             "a value flapping across a limit still alerts."),
     Setting("detection", "critical.confirm.ms", int, 20000,
-            "A critical value alerts once consecutive critical readings (critical.confirm.readings of them) span "
+            "A critical value alerts once its critical readings (critical.confirm.readings of the last 2N-1) span "
             "at least this long (artefacts last seconds); a nurse's observation at once. Added latency: this on "
             "fast monitors, two reading intervals on slower devices (README, detection benchmark)."),
     Setting("detection", "critical.confirm.readings", int, 3,
-            "Consecutive critical readings a critical value needs: on a 60-s ward monitor two independent "
+            "Critical readings among the last 2N-1 a critical value needs: on a 60-s ward monitor two independent "
             "few-second artefacts in a row happen about twice a day per 100 patients (bench.detection), three "
             "about once a year."),
     Setting("detection", "clear.hold.ms", int, 1800000,

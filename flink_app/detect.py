@@ -139,6 +139,9 @@ class Episode:
     worsened: int = 0
     tier: int = 0  # escalation tiers paged since the last acknowledgement
     unanswered_since_ms: int | None = None  # first page not acknowledged (escalation counts from it)
+    # ... and the processing time it was sent: people answer in wall-clock time, so a backlog
+    # replayed fast (make run at SPEED 60) must not escalate before anyone could have answered.
+    unanswered_since_proc_ms: int | None = None
     acked_until_ms: int = 0
     acked_by: str | None = None
 
@@ -491,7 +494,8 @@ class Detector:
         tiers = self.unit_tiers.get(unit, self.tiers)
         if ep.tier < len(tiers) and ep.unanswered_since_ms is not None:
             tier, delay = tiers[ep.tier]
-            if ts - ep.unanswered_since_ms >= delay:
+            waited = ep.unanswered_since_proc_ms is None or now - ep.unanswered_since_proc_ms >= delay
+            if ts - ep.unanswered_since_ms >= delay and waited:
                 ep.tier += 1
                 return [self._send(state, ep, "escalated", f"{ep.alert_id}-t{ep.tier}", ts, now, active, backlog, row,
                                    tier=tier)]
@@ -517,7 +521,7 @@ class Detector:
         ep.last_page_ms = ts
         paged = not self._silenced(state, ts)
         if paged and ep.unanswered_since_ms is None:
-            ep.unanswered_since_ms = ts
+            ep.unanswered_since_ms, ep.unanswered_since_proc_ms = ts, now
         return self._page(state, ep, status, ep.severity, aid, ts, paged=paged, context=active, row=row, tier=tier,
                           delayed=backlog if delayed is None else delayed)
 
@@ -619,7 +623,9 @@ class Detector:
             times.append(max(ep.acked_until_ms, ep.last_page_ms + self._realert_ms(state, ep)))
             tiers = self.unit_tiers.get(state.where.get("unit", ""), self.tiers)
             if ep.tier < len(tiers) and ep.unanswered_since_ms is not None:
-                times.append(ep.unanswered_since_ms + tiers[ep.tier][1])
+                delay = tiers[ep.tier][1]
+                proc = (ep.unanswered_since_proc_ms or 0) + delay - offset  # in event time, like the others
+                times.append(max(ep.unanswered_since_ms + delay, proc))
         if state.last_band is not None and state.overdue_since_ms is None:
             times.append(state.last_ts + 60_000)  # overdue is checked each minute without readings
         return min(times) + offset if times else None
@@ -681,7 +687,7 @@ class Detector:
                 return []  # an episode already over, or another patient's id: nothing to stop
             ep.acked_until_ms = ts + int((ack.minutes or self.settings["detection.ack.minutes"]) * 60_000)
             ep.acked_by = ack.by
-            ep.unanswered_since_ms, ep.tier = None, 0  # answered: escalation stops
+            ep.unanswered_since_ms, ep.unanswered_since_proc_ms, ep.tier = None, None, 0  # answered: escalation stops
             text = f"acknowledged by {ack.by}; re-alerts paused for {_minutes(ep.acked_until_ms - ts)}"
         w = state.where
         episode_id = ep.alert_id if ep is not None else alert_id(w["patient_id"], "bed", ts)

@@ -155,6 +155,20 @@ def test_timer_ticks_escalate_without_new_readings():
     assert det.next_tick_ms(state) == (T0 + 20 * 60) * 1000
 
 
+def test_a_fast_replay_does_not_escalate_before_anyone_could_answer():
+    """make run replays at SPEED 60: 10 event-minutes pass in 10 s, and the episode escalated to the
+    charge nurse before a person could acknowledge. Escalation waits for the wall-clock delay too."""
+    fast = [{**row(60 * m, source="manual", spo2=90), "processed_ts": (T0 + m) * 1000} for m in range(0, 31, 5)]
+    _, state, alerts = run(fast)
+    assert [a.status for a in alerts] == ["open"]
+    det = Detector(SETTINGS)
+    state = PatientState()
+    det.step(state, fast[0])
+    assert det.tick(state, (T0 + 9 * 60) * 1000) == []  # 9 wall-clock minutes
+    [esc] = det.tick(state, (T0 + 10 * 60) * 1000)
+    assert (esc.status, esc.tier) == ("escalated", "charge_nurse")
+
+
 def test_silenced_bed_records_but_does_not_page_and_discharge_ends_the_episode():
     det = Detector(SETTINGS)
     state = PatientState()
