@@ -12,7 +12,8 @@ Prints one table and adds an entry (keyed by ``--label``) to ``bench/results/det
 A page is an alert a clinician's pager receives: not an all-clear, not one recorded only. A
 deterioration is *observable* when the data shows it before full severity (a non-artefact value
 past a standard limit, or a NEWS2 or partial sum of 5 or more); ``in_hospital`` counts all.
-The simulated ward acknowledges each new page after ``--ack-after-min`` minutes (0: never).
+The simulated ward acknowledges each page of an episode (open, worse, re-alert, escalated) after
+``--ack-after-min`` minutes (0: never).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> 
             return
         pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
                       "status": alert.status, "severity": alert.severity, "unit": alert.unit, "message": alert.message})
-        if ack_after_min and alert.status in ("open", "worsened", "escalated") and alert.episode_id:
+        if ack_after_min and alert.status in ("open", "worsened", "re-alert", "escalated") and alert.episode_id:
             due = alert.ts_ms + int(ack_after_min * MINUTE_MS)
             acks.append((due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{alert.alert_id}",
                                             "patient_id": alert.patient_id, "hospital_id": alert.hospital_id,

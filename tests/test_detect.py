@@ -278,3 +278,34 @@ def test_a_rapid_rise_pages_only_near_the_urgent_threshold():
                 row(600, source="manual", news2_total=to, news2_band="low")]
     assert run(rise(3))[0] == []
     assert run(rise(4))[0] == [("open", "urgent", "news2_rapid_rise")]
+
+
+def test_a_value_hovering_about_the_recovery_margin_keeps_one_episode():
+    """bench.detection: a scale-2 patient at SpO2 86-90% was paged 'open' seven times a day, each dip
+    after a short recovery past the margin a new episode; monitor data must stay recovered for 10 min."""
+    spo2 = [87] * 6 + [96] * 12 + [87] * 6 + [96] * 12 + [87] * 6  # 5-s monitor: 1-minute recoveries
+    pages = run([row(5 * i, spo2=v) for i, v in enumerate(spo2)])[0]
+    assert [p for p in pages if p[0] == "open"] == [("open", "urgent", "spo2_low")]
+    # Recovered for 10 minutes, it ends: the next dip is a new episode.
+    rows = [row(5 * i, spo2=87) for i in range(6)] + [row(30 + 5 * i, spo2=96) for i in range(130)]
+    rows += [row(700 + 5 * i, spo2=87) for i in range(6)]
+    assert [p[0] for p in run(rows)[0] if p[0] in ("open", "all-clear")] == ["open", "all-clear", "open"]
+
+
+def test_a_red_score_clears_only_once_the_parameter_settles():
+    """A systolic hovering at the 2/3 boundary (88, 95, 88 ...) was a new red-score page at each crossing."""
+    def sbp(ts, value):
+        score = 3 if value <= 90 else 2 if value <= 100 else 1 if value <= 110 else 0
+        return row(ts, source="manual", systolic_bp=value, news2_systolic_bp=score, news2_total=score)
+    pages = run([sbp(0, 88), sbp(900, 95), sbp(1800, 88), sbp(2700, 96), sbp(3600, 89)])[0]
+    assert [p for p in pages if p[0] in ("open", "all-clear")] == [("open", "urgent", "news2_red_score")]
+    settled = run([sbp(0, 88), sbp(900, 115), sbp(1800, 88)])[0]
+    assert [p[0] for p in settled if p[0] in ("open", "all-clear")] == ["open", "all-clear", "open"]
+
+
+def test_device_clock_jitter_does_not_hold_back_a_steady_critical_value():
+    """bench.detection: a steady HR of 151-161 on a 5-s monitor waited 70 s, five readings spanning
+    19.9 s instead of 20 s again and again."""
+    rows = [row(4.98 * i, unit="ICU", heart_rate=155) for i in range(12)]
+    first = next(a for a in run(rows)[2] if a.severity == "critical")
+    assert first.ts_ms - rows[0]["ts"] <= 20_000

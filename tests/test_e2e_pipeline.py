@@ -67,7 +67,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                 for i in range(6, 9)]
     # Critical: SpO2 82% is below the critical limit (85%): it alerts with no persistence delay.
     records.append(reading(9, base + 20_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
-    # Critical needs confirming: a second critical reading 20 s later (one alone could be an artefact).
+    # Critical needs confirming: 3 critical readings spanning 20 s (one alone could be an artefact).
+    records.append(reading(14, base + 30_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
     records.append(reading(13, base + 40_000, "P-3", "ICU-03", heart_rate=118, spo2=82, respiratory_rate=26))
     payloads = [json.dumps(r).encode() for r in records if r["patient_id"] != "P-2"]
     # P-2's three readings arrive as one KPL-aggregated Kinesis record; a damaged aggregate is dead-lettered.
@@ -119,7 +120,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         while time.monotonic() < deadline:
             assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
             pages += receive_pages(sqs, res.queue_url, wait_s=1)
-            done = (len(read_table(lake, "vitals")) >= 12 and len(read_table(lake, "dead_letter")) >= 10
+            done = (len(read_table(lake, "vitals")) >= 13 and len(read_table(lake, "dead_letter")) >= 10
                     and len(read_table(lake, "encounters")) >= 2
                     and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
@@ -142,7 +143,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert kept == {"R-020": ["spo2_scale: impossible value: spo2_scale=True, expected one of 1/2"],
                     "R-024": ["spo2: wrong type: spo2.unit must be a string, got list"]}
     vitals = [r for r in every if r["unit"] == "ICU"]
-    assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)] + ["R-013"]
+    assert [r["reading_id"] for r in vitals] == [f"R-{i:03d}" for i in range(1, 10)] + ["R-013", "R-014"]
     p1 = vitals[0]
     assert (p1["patient_id"], p1["unit"], p1["bed"], p1["heart_rate"], p1["spo2"]) == ("P-1", "ICU", "ICU-01", 72, 97)
     assert p1["news2_total"] == 0 and p1["news2_band"] == "low" and p1["news2_missing"] == []
@@ -204,5 +205,5 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         1, 1, ["hr_high", "spo2_low", "spo2_low_oxygen"])
     [load] = [u for u in read_table(lake, "unit_load_5m") if u["unit"] == "ICU"]
     assert (load["hospital_id"], load["unit"], load["patients"], load["critical_patients"], load["readings"],
-            load["alerts"]) == ("H01", "ICU", 3, 1, 10, 1)
+            load["alerts"]) == ("H01", "ICU", 3, 1, 11, 1)
     assert not any(r["late"] for r in vitals)
