@@ -150,7 +150,9 @@ class PatientPhysiology:
 #   i.e. a few false heart-rate events per bed-hour; we take 0.3/h of spikes of +35-70/min.
 # - NIBP cuff errors (movement during the oscillometric cycle): modelled as 2% of cuff
 #   automated cuff readings off by 20-40 mmHg; an assumption (no rate in CLINICAL.md's sources),
-#   stated as such. A nurse repeats an implausible manual pressure, so manual sets have none.
+#   stated as such. A nurse repeats an implausible manual pressure, and a spot SpO2 or pulse read
+#   while the patient moves (watching the pleth, the patient at rest), so manual sets have none:
+#   an assumption too, the one the detector's "a nurse's set is acted on at once" rests on.
 # Durations 3-15 s: shorter than the critical tier's validation time (detection.critical.confirm.ms).
 ARTEFACT_RATES_PER_HOUR = {"spo2_motion": 0.24, "probe_off": 0.24, "hr_motion": 0.3}
 ARTEFACT_SECONDS = (3, 15)
@@ -188,7 +190,7 @@ def _active_artefact(p: PatientPhysiology, vital: str, t_ms: int) -> dict | None
 def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...], automated: bool = True) -> dict[str, float | None]:
     """What a device reports: the true state, rounded as devices do, with artefacts (recorded
     in ``p.artefacts`` as ground truth). ``automated=False`` (a nurse's observation set): no
-    cuff error, as a nurse repeats an implausible manual pressure."""
+    motion artefact and no cuff error, as a nurse repeats an implausible manual reading."""
     true = p.advance(t_ms)
     rng = p.rng
     out: dict[str, float | None] = {}
@@ -200,6 +202,13 @@ def measure(p: PatientPhysiology, t_ms: int, vitals: tuple[str, ...], automated:
     for name in vitals:
         v = true[name]
         episode = _active_artefact(p, name, t_ms) if name in ("spo2", "heart_rate") else None
+        if episode is not None and not automated:
+            # The nurse repeats the reading: none in a manual set. Drawn as for a device all the same,
+            # so every other value of the simulated day stays what it was (bench.detection's "before").
+            if episode["start_ms"] == t_ms:
+                p.artefacts.remove(episode)
+                p.active.pop(name, None)
+            episode = None
         if rng.random() < MISSING_VALUE_SHARE:
             out[name] = None
             continue

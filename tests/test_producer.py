@@ -208,3 +208,22 @@ def test_cadence_is_configurable():
     with pytest.raises(ValueError, match="no device 'pump'"):
         with_cadence({("ICU", "pump"): 1})
     assert "--cadence: unknown unit kind 'Lab'" in run_cli("--cadence", "Lab:x=1").stderr
+
+
+def test_artefacts_at_their_rates_on_devices_and_none_in_a_nurses_set():
+    """Monitors carry motion/probe artefacts (rates cited in physiology.py); a nurse repeats an
+    implausible spot reading, so a manual set carries none (the detector acts on it at once)."""
+    import random
+
+    from producer.physiology import ARTEFACT_RATES_PER_HOUR, measure
+
+    vitals = ("heart_rate", "spo2", "systolic_bp", "diastolic_bp")
+    monitor = PatientPhysiology.new(random.Random(7), 60)
+    for i in range(200 * 720):  # 200 h at 5 s
+        measure(monitor, START + i * 5000, vitals)
+    per_hour = len([a for a in monitor.artefacts if a["kind"] != "cuff_error"]) / 200
+    assert 0.5 * sum(ARTEFACT_RATES_PER_HOUR.values()) < per_hour < 1.5 * sum(ARTEFACT_RATES_PER_HOUR.values())
+    nurse = PatientPhysiology.new(random.Random(7), 60)
+    for i in range(2000):
+        measure(nurse, START + i * 3_600_000, vitals, automated=False)
+    assert nurse.artefacts == []
