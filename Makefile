@@ -8,13 +8,22 @@ ENV ?= dev
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: run test lint docs check-docs clean venv synth bundle deploy destroy
+.PHONY: run test lint docs check-docs clean venv jar synth bundle deploy destroy
+
+# The connectors jar (Flink's Parquet format and what it needs), rebuilt only when the pom changes.
+JAR := connectors/target/wardwatch-connectors.jar
 
 # The virtualenv is (re)built when it is missing or requirements.txt changed since the last install.
 $(STAMP): requirements.txt scripts/venv.sh
 	@bash scripts/venv.sh $(VENV)
 
 venv: $(STAMP)
+
+$(JAR): connectors/pom.xml scripts/connectors_jar.sh
+	@bash scripts/connectors_jar.sh
+
+## jar: the connectors jar (Maven); make test builds it when missing or the pom changed
+jar: $(JAR)
 
 # checkov pins an older boto3 than the project's, so it gets a virtualenv of its own.
 $(CHECKOV_STAMP): requirements-checkov.txt scripts/venv.sh
@@ -25,7 +34,7 @@ run: $(STAMP)
 	@$(PY) -m infra.local.run
 
 ## test: unit, integration and end-to-end tests (real Flink mini-cluster, moto server, Parquet)
-test: $(STAMP) $(CHECKOV_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(JAR)
 	$(PY) -m pytest
 
 lint: $(STAMP)
