@@ -94,9 +94,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Critical readings among the last 2N-1 a critical value needs: on a 60-s ward monitor two independent "
             "few-second artefacts in a row happen about twice a day per 100 patients (bench.detection), three "
             "about once a year."),
-    Setting("detection", "clear.confirm.ms", int, 600000,
+    Setting("detection", "clear.confirm.ms", int, 1800000,
             "Monitor data past a condition's recovery margin must stay there this long before it clears (a "
-            "nurse's set clears at once): a value hovering about the margin keeps one episode, not a page per crossing."),
+            "nurse's set clears at once): a value hovering about the margin, or a paroxysmal arrhythmia recurring "
+            "every 20 minutes, keeps one episode, not a page per crossing."),
     Setting("detection", "clear.hold.ms", int, 1800000,
             "A condition back inside its limit (not yet past the recovery margin) clears after this long."),
     Setting("detection", "deescalate.ms", int, 600000,

@@ -393,6 +393,10 @@ class Detector:
         standard_confirmed = ev.breached and (reliable or (breaches >= 2 and in_breach >= persistence))
         if score_rule and not reliable:
             critical_confirmed = critical_confirmed and standard_confirmed  # a NEWS2 of 7 from monitors waits too
+        elif ev.critical and not critical_confirmed and not cond.active:
+            # A critical value awaiting confirmation does not page urgent first: an URGENT then a
+            # CRITICAL a reading later were two pages for one event (bench.detection, arrhythmia).
+            standard_confirmed = False
         if ev.breached or ev.critical:
             cond.text, cond.values = ev.text, ev.values
             if name == "news2_rapid_rise" and not cond.active:

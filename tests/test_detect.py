@@ -34,7 +34,16 @@ def test_one_critical_reading_is_not_a_page_two_confirmed_ones_are():
 def test_critical_readings_arriving_out_of_order_still_confirm():
     """Monitor readings of one patient on different shards can arrive newest first (the e2e test did)."""
     pages = run([row(20, spo2=82), row(0, spo2=82), row(10, spo2=82)])[0]
-    assert pages[-1] == ("worsened", "critical", "spo2_low")  # 20 s in breach (urgent), then the third reading
+    assert pages == [("open", "critical", "spo2_low")]
+
+
+def test_a_critical_value_is_not_paged_urgent_first():
+    """bench.detection: on 60-s ward monitors a HR of 166 paged URGENT at the second reading and
+    WORSE CRITICAL at the third: two pages for one event. The standard tier waits while the value is critical."""
+    pages = run([row(60 * i, heart_rate=166) for i in range(3)])[0]
+    assert pages == [("open", "critical", "heart_rate_high")]
+    # Not critical (140): the standard tier pages as before.
+    assert run([row(60 * i, heart_rate=140) for i in range(2)])[0] == [("open", "urgent", "heart_rate_high")]
 
 
 def test_two_artefacts_in_a_row_on_a_slow_monitor_do_not_page_critical():
@@ -281,14 +290,15 @@ def test_a_rapid_rise_pages_only_near_the_urgent_threshold():
 
 
 def test_a_value_hovering_about_the_recovery_margin_keeps_one_episode():
-    """bench.detection: a scale-2 patient at SpO2 86-90% was paged 'open' seven times a day, each dip
-    after a short recovery past the margin a new episode; monitor data must stay recovered for 10 min."""
+    """bench.detection: a scale-2 patient at SpO2 86-90% was paged 'open' seven times a day, and a
+    paroxysmal arrhythmia every 20 min, each dip after a short recovery past the margin a new
+    episode; monitor data must stay recovered for clear.confirm.ms (30 min)."""
     spo2 = [87] * 6 + [96] * 12 + [87] * 6 + [96] * 12 + [87] * 6  # 5-s monitor: 1-minute recoveries
     pages = run([row(5 * i, spo2=v) for i, v in enumerate(spo2)])[0]
     assert [p for p in pages if p[0] == "open"] == [("open", "urgent", "spo2_low")]
-    # Recovered for 10 minutes, it ends: the next dip is a new episode.
-    rows = [row(5 * i, spo2=87) for i in range(6)] + [row(30 + 5 * i, spo2=96) for i in range(130)]
-    rows += [row(700 + 5 * i, spo2=87) for i in range(6)]
+    # Recovered for 30 minutes, it ends: the next dip is a new episode.
+    rows = [row(5 * i, spo2=87) for i in range(6)] + [row(30 + 5 * i, spo2=96) for i in range(370)]
+    rows += [row(1900 + 5 * i, spo2=87) for i in range(6)]
     assert [p[0] for p in run(rows)[0] if p[0] in ("open", "all-clear")] == ["open", "all-clear", "open"]
 
 
