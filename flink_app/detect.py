@@ -94,6 +94,9 @@ class Evaluation:
     # Builds (text, values) when a page needs them: most readings raise none, and formatting
     # them for every reading was a tenth of the per-reading work.
     describe: Callable[[], tuple[str, dict]] | None = None
+    # Threshold rules: the same reading said against the standard limit, for a critical value
+    # whose critical tier is not (yet) confirmed: "URGENT ... 35/min (limit <=35)" read wrong.
+    as_standard: Callable[[], tuple[str, dict]] | None = None
 
     def _described(self) -> None:
         if self._text is None and self.describe is not None:
@@ -287,9 +290,11 @@ class Detector:
         is_critical = rule.breached(value, critical)
         limit = critical if is_critical else standard
         adult = "" if row.get("news2_not_applicable") is None else " (adult limit)"
+        def describe(shown: float = limit) -> tuple[str, dict]:
+            return (f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(shown)}){adult}",
+                    {rule.vital: value, "limit": shown})
         return Evaluation(rule.breached(value, standard), is_critical, rule.recovered(value, standard),
-                          describe=lambda: (f"{rule.label} {_fmt(value)}{rule.unit} (limit {rule.op}{_fmt(limit)}){adult}",
-                                            {rule.vital: value, "limit": limit}))
+                          describe=describe, as_standard=lambda: describe(standard))
 
     def _news2(self, row: dict, state: PatientState) -> Evaluation | None:
         """NEWS2 >= urgent / emergency, from a complete set or from a partial sum that proves it.
@@ -398,7 +403,11 @@ class Detector:
             # CRITICAL a reading later were two pages for one event (bench.detection, arrhythmia).
             standard_confirmed = False
         if ev.breached or ev.critical:
-            cond.text, cond.values = ev.text, ev.values
+            critical_now = cond.critical or critical_confirmed
+            if ev.critical and not critical_now and ev.as_standard is not None:
+                cond.text, cond.values = ev.as_standard()
+            elif not (critical_now and not ev.critical and cond.text):  # critical: keeps its critical reading's text
+                cond.text, cond.values = ev.text, ev.values
             if name == "news2_rapid_rise" and not cond.active:
                 cond.baseline = ev.values.get("from")
         if standard_confirmed or critical_confirmed:

@@ -319,3 +319,19 @@ def test_device_clock_jitter_does_not_hold_back_a_steady_critical_value():
     rows = [row(4.98 * i, unit="ICU", heart_rate=155) for i in range(12)]
     first = next(a for a in run(rows)[2] if a.severity == "critical")
     assert first.ts_ms - rows[0]["ts"] <= 20_000
+
+
+def test_page_texts_say_the_limit_of_the_tier_they_page():
+    """make run: 'CRITICAL ... Heart rate 40/min (limit <=40)' and 'URGENT ... Heart rate 35/min (limit <=35)'."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    # Urgent (HR <= 40 for 20 s), then a critical reading not yet confirmed: still said against <= 40.
+    pages = [a for r in [row(5 * i, heart_rate=38) for i in range(6)] for a in det.step(state, r) if a.paged]
+    assert [a.severity for a in pages] == ["urgent"] and "(limit <=40)" in pages[0].message
+    det.step(state, row(30, heart_rate=35))
+    assert state.conditions["heart_rate_low"].text == "Heart rate 35/min (limit <=40)"
+    # Critical confirmed, then a reading back at 40: the critical condition keeps its critical reading's text.
+    crit = [a for r in [row(35 + 5 * i, heart_rate=33) for i in range(6)] for a in det.step(state, r) if a.paged]
+    assert crit[-1].severity == "critical" and "33/min (limit <=35)" in crit[-1].message
+    det.step(state, row(70, heart_rate=40))
+    assert state.conditions["heart_rate_low"].text == "Heart rate 33/min (limit <=35)"
