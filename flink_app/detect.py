@@ -139,6 +139,7 @@ class Episode:
     severity: str
     headline: str
     last_page_ms: int = 0
+    peak: str = ""  # the highest severity paged in this episode: back up to it is not "worse"
     opened_page_ms: int | None = None  # when the first page went out (None while held in a backlog)
     realerts: int = 0
     worsened: int = 0
@@ -410,6 +411,10 @@ class Detector:
                 cond.text, cond.values = ev.text, ev.values
             if name == "news2_rapid_rise" and not cond.active:
                 cond.baseline = ev.values.get("from")
+        # De-escalate a critical condition without a critical reading for deescalate.ms, also while
+        # the standard breach goes on (it returned before reaching this, so it never de-escalated).
+        if cond.critical and not ev.critical and ts - cond.last_critical_ms >= self.limit("detection.deescalate.ms", unit, state):
+            cond.critical = False
         if standard_confirmed or critical_confirmed:
             cond.active = True
             cond.critical = cond.critical or critical_confirmed
@@ -419,9 +424,7 @@ class Detector:
             if not any(hit for _, hit in cond.samples):
                 cond.since_ms = 0  # the breach did not persist: forgotten
             return
-        # Active: de-escalate, clear at once past the margin, or after a hold back inside the limit.
-        if cond.critical and not ev.critical and ts - cond.last_critical_ms >= self.limit("detection.deescalate.ms", unit, state):
-            cond.critical = False
+        # Active: clear at once past the margin, or after a hold back inside the limit.
         if ev.recovered:
             # A nurse's set clears at once; monitor data must stay recovered for clear.confirm.ms, or a
             # value hovering about the margin opened a new episode (a new page) each time it crossed back.
@@ -496,7 +499,7 @@ class Detector:
         if ep is None:
             start = min(c.since_ms or ts for c in active.values())
             ep = state.episode = Episode(alert_id(state.where["patient_id"], "episode", start), start, severity, worst)
-        elif SEVERITY_ORDER[severity] > SEVERITY_ORDER[ep.severity] and ep.opened_page_ms is not None:
+        elif SEVERITY_ORDER[severity] > SEVERITY_ORDER[ep.peak or ep.severity] and ep.opened_page_ms is not None:
             ep.severity, ep.headline = severity, worst
             ep.worsened += 1
             ep.acked_until_ms = 0  # worse than what was acknowledged: it needs a new look
@@ -547,6 +550,8 @@ class Detector:
               backlog: bool, row: dict | None, tier: str | None = None, delayed: bool | None = None) -> Alert:
         ep.last_page_ms = ts
         paged = not self._silenced(state, ts)
+        if paged and SEVERITY_ORDER[ep.severity] > SEVERITY_ORDER.get(ep.peak, 0):
+            ep.peak = ep.severity
         if paged and ep.unanswered_since_ms is None:
             ep.unanswered_since_ms, ep.unanswered_since_proc_ms = ts, now
         return self._page(state, ep, status, ep.severity, aid, ts, paged=paged, context=active, row=row, tier=tier,

@@ -335,3 +335,32 @@ def test_page_texts_say_the_limit_of_the_tier_they_page():
     assert crit[-1].severity == "critical" and "33/min (limit <=35)" in crit[-1].message
     det.step(state, row(70, heart_rate=40))
     assert state.conditions["heart_rate_low"].text == "Heart rate 33/min (limit <=35)"
+
+
+def test_back_up_to_a_severity_already_paged_is_not_worse():
+    """make run: CRITICAL, a silent de-escalation (10 min without a critical reading), then 'WORSE
+    CRITICAL' seconds later for the same heart rate: worse means past what was paged."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    rows = [row(5 * i, heart_rate=33) for i in range(6)]  # critical, confirmed
+    rows += [row(30 + 60 * m, heart_rate=38) for m in range(12)]  # 11 min urgent: de-escalates
+    rows += [row(800 + 5 * i, heart_rate=32) for i in range(6)]  # critical again
+    pages = [(a.status, a.severity) for r in rows for a in det.step(state, r) if a.paged]
+    assert [p for p in pages if p[0] != "escalated"] == [("open", "critical")]  # unanswered: escalations aside
+    assert state.episode.severity == "critical"
+    # From urgent to critical for the first time is worse, and paged.
+    state = PatientState()
+    rows = [row(5 * i, heart_rate=38) for i in range(6)] + [row(30 + 5 * i, heart_rate=33) for i in range(6)]
+    assert [(a.status, a.severity) for r in rows for a in det.step(state, r) if a.paged] == [
+        ("open", "urgent"), ("worsened", "critical")]
+
+
+def test_a_critical_condition_de_escalates_while_the_standard_breach_goes_on():
+    """README: 'a critical condition de-escalates after 10 min without a critical reading'. It did not
+    while the value stayed past the standard limit (the confirmed branch returned first)."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    for r in [row(5 * i, heart_rate=33) for i in range(6)] + [row(30 + 60 * m, heart_rate=38) for m in range(12)]:
+        det.step(state, r)
+    assert state.conditions["heart_rate_low"].active and not state.conditions["heart_rate_low"].critical
+    assert state.episode.severity == "urgent"
