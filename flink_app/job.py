@@ -40,6 +40,9 @@ from flink_app.operators import (
 )
 
 log = logging.getLogger("wardwatch")
+LOOPBACK = {"jobmanager.bind-host": "127.0.0.1", "jobmanager.rpc.address": "127.0.0.1",
+            "taskmanager.bind-host": "127.0.0.1", "taskmanager.host": "127.0.0.1",
+            "rest.bind-address": "127.0.0.1", "rest.address": "127.0.0.1"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +72,9 @@ def flink_configuration(cfg: Config, managed: bool = False) -> Configuration:
         "execution.checkpointing.num-retained": "3",
         "restart-strategy.type": "exponential-delay",
         "pipeline.name": "wardwatch",
+        # Locally nothing listens beyond loopback: Flink binds its RPC, blob and data ports to
+        # every interface unless told (MSF sets its own network).
+        **LOOPBACK,
     }
     if managed:
         settings = {k: settings[k] for k in ("python.execution-mode", "pipeline.name")}
@@ -131,6 +137,11 @@ def run(cfg: Config) -> None:
     # first, or thread-mode tasks fail with "No module named 'pemja'" and restart forever.
     python_bin = str(Path(cfg["job.python.executable"] or sys.executable).parent)
     os.environ["PATH"] = os.pathsep.join([python_bin, os.environ.get("PATH", "")])
+    if not managed:
+        # PyFlink starts a Beam "loopback" gRPC worker pool on [::] (every interface) for local runs;
+        # thread mode never uses it. Its own switch: 'process' skips it (pyflink
+        # stream_execution_environment._open).
+        os.environ.setdefault("_python_worker_execution_mode", "process")
     if not managed and cfg["job.taskmanagers"] > 1 and not os.environ.get(SUBMITTED_ENV):
         run_on_local_cluster(cfg)
         return

@@ -83,7 +83,7 @@ class LocalCluster:
 
     @property
     def address(self) -> str:
-        return f"localhost:{self.rest_port}"
+        return f"127.0.0.1:{self.rest_port}"
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "FLINK_CONF_DIR": str(self.home / "conf"), "FLINK_LOG_DIR": str(self.log_dir),
@@ -92,9 +92,11 @@ class LocalCluster:
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.rest_port = free_port()
-        dynamic = {"rest.port": self.rest_port, "rest.address": "localhost", "rest.bind-address": "localhost",
-                   "jobmanager.rpc.port": free_port(), "jobmanager.rpc.address": "localhost",
-                   "taskmanager.numberOfTaskSlots": self.slots}
+        # Every port on loopback only: Flink's bind hosts default to all interfaces.
+        dynamic = {"rest.port": self.rest_port, "rest.address": "127.0.0.1", "rest.bind-address": "127.0.0.1",
+                   "jobmanager.rpc.port": free_port(), "jobmanager.rpc.address": "127.0.0.1",
+                   "jobmanager.bind-host": "127.0.0.1", "taskmanager.bind-host": "127.0.0.1",
+                   "taskmanager.host": "127.0.0.1", "taskmanager.numberOfTaskSlots": self.slots}
         args = [a for k, v in dynamic.items() for a in ("-D", f"{k}={v}")]
         bin_dir = self.home / "bin"
         roles = [("jobmanager", "jobmanager.sh")] + [(f"taskmanager-{i}", "taskmanager.sh")

@@ -47,6 +47,46 @@ def read_table(lake: Path, table: str) -> list[dict]:
     return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
+def listening(session: int) -> list[str]:
+    """host:port of every TCP socket listening in the process session ``session`` (the job and the
+    cluster JVMs it starts), read from /proc: the standard says nothing listens beyond 127.0.0.1."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of /proc/pid/stat: the session id
+            pids.append(stat.parent)
+    inodes = set()
+    for proc in pids:
+        for fd in proc.glob("fd/*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    out = []
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A: LISTEN
+                continue
+            host, port = cols[1].split(":")
+            raw = bytes.fromhex(host)
+            if width == 8:
+                addr = ".".join(str(b) for b in raw[::-1])
+            else:  # IPv6 in /proc: four little-endian 32-bit words
+                words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
+                addr = b"".join(words).hex()
+                addr = {"0" * 32: "::", "0" * 31 + "1": "::1"}.get(addr, addr)
+                if addr.startswith("0" * 20 + "ffff"):
+                    addr = ".".join(str(int(addr[i:i + 2], 16)) for i in range(24, 32, 2))
+            out.append(f"{addr}:{int(port, 16)}")
+    return sorted(out)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,6 +165,9 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                     and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
                 break
+        # Issue 13: the job, its Flink JVMs and PyFlink's servers listen on loopback only.
+        ports = listening(job.pid)
+        assert ports and all(p.startswith(("127.0.0.1:", "::1:")) for p in ports), ports
         time.sleep(3)  # anything extra (a duplicate, a second alert) would show up now
         pages += receive_pages(sqs, res.queue_url, wait_s=1)
     finally:
