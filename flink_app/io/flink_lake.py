@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 from pyflink.table import DataTypes
 
+from flink_app.io.lake import partition_parts
 from flink_app.schema.tables import PARTITION_TIME, TABLES
 
 JAR = Path(__file__).resolve().parents[2] / "connectors" / "target" / "wardwatch-connectors.jar"
@@ -86,12 +87,6 @@ def sink_ddl(table: str, lake_uri: str, sql_name: str | None = None) -> str:
             f" PARTITIONED BY (`dt`, `hour`) WITH (\n  {with_clause}\n)")
 
 
-def partition_values(table: str, row: dict) -> tuple[str, str]:
-    """(dt, hour) of a row, from its partition-time column (UTC), as the pyarrow writer names them."""
-    t = datetime.fromtimestamp(row[PARTITION_TIME[table]] / 1000, tz=UTC)
-    return f"{t:%Y-%m-%d}", f"{t:%H}"
-
-
 def flink_row(table: str, row: dict) -> tuple:
     """A row in the sink table's column order, timestamps as UTC datetimes (TIMESTAMP_LTZ), then dt and hour."""
     out = []
@@ -100,4 +95,4 @@ def flink_row(table: str, row: dict) -> tuple:
         if v is not None and pa.types.is_timestamp(f.type):
             v = datetime.fromtimestamp(v / 1000, tz=UTC)
         out.append(v)
-    return (*out, *partition_values(table, row))
+    return (*out, *partition_parts(row[PARTITION_TIME[table]]))  # dt, hour as the pyarrow writer names them
