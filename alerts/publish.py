@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from flink_app.schema.events import Alert, iso_ms
+from core.schema.events import Alert, iso_ms
 
 PAGER_FIELDS = ("alert_id", "rule", "severity", "status", "hospital_id", "unit", "bed", "message", "values",
                 "news2_total", "episode_id", "delayed", "tier", "context", "oldest_value_age_s")

@@ -1,7 +1,7 @@
 """Detection judged by what it pages, against the simulator's ground truth.
 
 Simulated days (default 3 seeds x 200 patients x 24 h) go through the job's own per-patient
-path (JSON decode -> carry-forward -> enrich -> detection, ``flink_app.patient_path``) with
+path (JSON decode -> carry-forward -> enrich -> detection, ``core.patient_path``) with
 the readings' own time as the clock. The simulator records every deterioration scenario
 (onset, full severity, treatment, end, oxygen start, traits) and every artefact it injected
 (``producer/physiology.py``: motion desaturations, probe off, ECG motion, cuff errors).
@@ -51,9 +51,9 @@ def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> 
     The ward answers: ``ack_after_min`` minutes after each open, worsened or escalated page a
     nurse acknowledges it (an acknowledgement event on the stream, as the ward board sends);
     0 leaves every page unanswered."""
-    from flink_app import patient_path
-    from flink_app.detect import PatientState
-    from flink_app.schema.events import InvalidRecord, decode
+    from core import patient_path
+    from core.detect import PatientState
+    from core.schema.events import InvalidRecord, decode
 
     sim = Simulator(n_patients=patients, seed=seed, start_ms=START_MS)
     path = patient_path.PatientPath(patient_path.default_settings())

@@ -66,11 +66,11 @@ def count(lake: Path, name: str) -> int:
 
 def python_work_per_reading(events: list[bytes]) -> float:
     """Seconds per reading of the plain-Python work the job does per reading, in one process."""
-    from flink_app.carry_forward import carry_forward
-    from flink_app.config import Config
-    from flink_app.detect import Detector, PatientState
-    from flink_app.enrich import enrich
-    from flink_app.schema.events import VitalsReading, decode
+    from core.carry_forward import carry_forward
+    from core.config import Config
+    from core.detect import Detector, PatientState
+    from core.enrich import enrich
+    from core.schema.events import VitalsReading, decode
 
     det = Detector({k: v for k, v in Config().as_dict().items() if k.startswith("detection.")})
     states: dict[str, PatientState] = {}

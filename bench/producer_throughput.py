@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from flink_app.io import aws
+from core import aws
 from infra.local.stack import MotoServer, use_local_credentials
 from producer.hospital import Simulator
 from producer.sink import FileSink, KinesisSink

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from flink_app.config import ConfigError, load
+from core.config import ConfigError, load
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from flink_app.config import MSF_PROPERTIES_PATH, Config, ConfigError
+from core.config import MSF_PROPERTIES_PATH, Config, ConfigError
 from flink_app.lineage import resolve
 from flink_app.local_cluster import SUBMITTED_ENV, LocalCluster
 from flink_app.operators import (

@@ -13,7 +13,7 @@ import re
 import uuid
 from pathlib import Path
 
-from flink_app.config import Config, ConfigError
+from core.config import Config, ConfigError
 
 _LINEAGE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

@@ -26,15 +26,15 @@ from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, Va
 
 from alerts.ledger import AlertLedger
 from alerts.publish import PublishError, SnsPublisher, sns_message
-from flink_app.config import Config
-from flink_app.detect import PatientState, alert_row
-from flink_app.io import aws
+from core import aws
+from core.config import Config
+from core.detect import PatientState, alert_row
+from core.kpl import AggregationError, deaggregate, is_aggregated
+from core.patient_path import PatientPath
+from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
+from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
-from flink_app.io.kpl import AggregationError, deaggregate, is_aggregated
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
-from flink_app.patient_path import PatientPath
-from flink_app.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
-from flink_app.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 
 log = logging.getLogger("wardwatch")
 

@@ -21,7 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from flink_app.schema.tables import TABLES
+from core.schema.tables import TABLES
 from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_columns, projection_parameters
 from infra.security import Keys

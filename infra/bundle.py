@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 BUNDLE = DIST / "wardwatch-msf.zip"
-PACKAGES = ("flink_app", "alerts")
+PACKAGES = ("core", "flink_app", "alerts")
 # What the job imports beyond the standard library and PyFlink's own dependencies.
 DEPENDENCIES = ("orjson", "boto3", "botocore", "s3transfer", "jmespath", "urllib3")
 MSF_PYTHON = "3.12"  # the Python of the FLINK-2_2 runtime (DESIGN.md)

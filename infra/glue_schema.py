@@ -1,6 +1,6 @@
 """Glue (Hive) column types and partition projection for the curated tables, from their Parquet schemas.
 
-One source of truth: ``flink_app/schema/tables.py``. The Glue tables the CDK app creates are
+One source of truth: ``core/schema/tables.py``. The Glue tables the CDK app creates are
 derived here, so Athena always reads the columns the job writes (a test compares them). No
 CDK import, so it tests in milliseconds.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from flink_app.schema.tables import TABLES
+from core.schema.tables import TABLES
 
 # Partition keys live in the path (dt=YYYY-MM-DD/hour=HH), not in the files. `dt` stays a
 # string so `dt = '2026-11-21'` reads the same in Athena and DuckDB; `hour` is an integer.

@@ -2,7 +2,7 @@
 
 L1 ``CfnApplication`` (runtime FLINK-2_2): the alpha L2 construct wraps a deprecated one
 (DESIGN.md). The application's property groups are the job's own configuration model
-(``flink_app/config.py``), validated here at synth time, so a typo fails `cdk synth`, not
+(``core/config.py``), validated here at synth time, so a typo fails `cdk synth`, not
 the running job.
 """
 
@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as assets
 from constructs import Construct
 
-from flink_app.config import MSF_RUN_OPTIONS_GROUP, Config
+from core.config import MSF_RUN_OPTIONS_GROUP, Config
 from infra.alerting import Alerting
 from infra.environments import Environment
 from infra.security import Keys

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     now_ms = int(time.time() * 1000)
     if args.start:
-        from flink_app.schema.events import InvalidRecord, parse_timestamp
+        from core.schema.events import InvalidRecord, parse_timestamp
 
         try:
             start_ms = parse_timestamp(args.start, "--start")

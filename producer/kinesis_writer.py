@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from flink_app.io import kpl
+from core import kpl
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class KinesisWriter:
 
 
 class AggregatingWriter:
-    """Packs readings into KPL-aggregated Kinesis records (``flink_app/io/kpl.py``) before ``KinesisWriter``.
+    """Packs readings into KPL-aggregated Kinesis records (``core/kpl.py``) before ``KinesisWriter``.
 
     Each patient's readings always go to the same bucket, and a bucket's records always carry
     the same partition key, so one patient's readings stay on one shard and in order (what the

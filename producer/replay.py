@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from flink_app.schema.events import InvalidRecord, decode
-from flink_app.schema.fhir import from_fhir
+from core.schema.events import InvalidRecord, decode
+from core.schema.fhir import from_fhir
 
 # CSV columns that hold numbers or booleans; everything else stays a string.
 _NUMERIC = {"heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diastolic_bp", "temperature_c", "temperature_f",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flink_app.io import aws
+from core import aws
 from producer.kinesis_writer import AggregatingWriter, KinesisWriter
 
 

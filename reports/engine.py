@@ -14,7 +14,7 @@ import duckdb
 import duckdb_extension_httpfs
 import pyarrow as pa
 
-from flink_app.schema.tables import TABLES
+from core.schema.tables import TABLES
 from reports.catalog import Report
 from reports.dialect import check, to_duckdb
 

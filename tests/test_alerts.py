@@ -5,8 +5,8 @@ import json
 import pytest
 
 from alerts.publish import PublishError, SnsPublisher, sns_message
-from flink_app.io import aws
-from flink_app.schema.events import Alert
+from core import aws
+from core.schema.events import Alert
 from infra.local.stack import create_resources, receive_pages
 
 

@@ -1,8 +1,8 @@
 """Carry-forward of absent NEWS2 parameters, with their age, and its effect on the vitals row."""
 
-from flink_app.carry_forward import LastSeen, carry_forward
-from flink_app.enrich import enrich
-from flink_app.schema.events import VitalsReading
+from core.carry_forward import LastSeen, carry_forward
+from core.enrich import enrich
+from core.schema.events import VitalsReading
 
 H = 3_600_000
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from flink_app import config
-from flink_app.config import SETTINGS, Config, ConfigError, load
+from core import config
+from core.config import SETTINGS, Config, ConfigError, load
 
 
 def test_defaults_and_roundtrip_through_property_groups():

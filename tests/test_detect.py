@@ -3,9 +3,9 @@ patient, partial NEWS2, acknowledgement and escalation, backlog, overdue observa
 
 import pytest
 
-from flink_app.config import Config
-from flink_app.detect import Detector, PatientState
-from flink_app.schema.events import AckEvent
+from core.config import Config
+from core.detect import Detector, PatientState
+from core.schema.events import AckEvent
 
 SETTINGS = {k: v for k, v in Config().as_dict().items() if k.startswith("detection.")}
 T0 = 1_795_000_000

@@ -25,8 +25,8 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from flink_app.io import aws
-from flink_app.io.kpl import aggregate
+from core import aws
+from core.kpl import aggregate
 from flink_app.io.lake import partition_of
 from infra.local.stack import create_resources, receive_pages
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from flink_app.io import aws
+from core import aws
 from flink_app.lineage import latest_checkpoint
 from infra.local.stack import create_resources, receive_pages
 

@@ -2,8 +2,8 @@
 
 import json
 
-from flink_app.schema.events import InvalidRecord, decode
-from flink_app.schema.fhir import from_fhir
+from core.schema.events import InvalidRecord, decode
+from core.schema.fhir import from_fhir
 
 VS = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}]
 
@@ -112,7 +112,7 @@ def o2_component(code, value, unit):
 
 def test_fhir_patient_gets_a_complete_news2_from_acvpu_and_oxygen_codes():
     """Consciousness (LOINC 67775-7, SNOMED answers) and the pulse-oximetry oxygen flow component map, so NEWS2 is complete."""
-    from flink_app.enrich import enrich
+    from core.enrich import enrich
 
     b = full_set(avpu("loc", SNOMED, "300202002"), spo2_components=[o2_component("3151-8", 2, "L/min")])
     result = from_fhir(b)

@@ -1,6 +1,6 @@
 """The lake through Flink's filesystem sink and the connectors jar's Parquet format (issue 13):
 every curated table written by a real Flink job, read back by pyarrow and DuckDB with the
-column names and types of the Glue/Athena contract (flink_app/schema/tables.py)."""
+column names and types of the Glue/Athena contract (core/schema/tables.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from flink_app.detect import PatientState, alert_row
+from core.detect import PatientState, alert_row
+from core.patient_path import PatientPath, default_settings
+from core.schema.events import decode
+from core.schema.tables import TABLES
 from flink_app.io.flink_lake import JAR, flink_row, row_data_type, sink_ddl
 from flink_app.operators import dead_letter_row
-from flink_app.patient_path import PatientPath, default_settings
-from flink_app.schema.events import decode
-from flink_app.schema.tables import TABLES
 
 pytestmark = pytest.mark.e2e
 NOW = 1_795_000_000_000
@@ -26,7 +26,7 @@ NOW = 1_795_000_000_000
 
 def sample_rows() -> dict[str, list[dict]]:
     """One real row of each table, from the job's own code."""
-    from flink_app.windows import PatientMinute, UnitLoad
+    from core.windows import PatientMinute, UnitLoad
 
     path = PatientPath(default_settings())
     state = PatientState()

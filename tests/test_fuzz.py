@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.publish import sns_message
-from flink_app.detect import PatientState, alert_row
+from core.detect import PatientState, alert_row
+from core.patient_path import PatientPath, default_settings
+from core.schema.events import InvalidRecord, decode
+from core.windows import PatientMinute, WindowSet
 from flink_app.io.lake import LakeWriter, to_tuples
 from flink_app.operators import dead_letter_row
-from flink_app.patient_path import PatientPath, default_settings
-from flink_app.schema.events import InvalidRecord, decode
-from flink_app.windows import PatientMinute, WindowSet
 
 NOW = 1_795_000_000_000  # 2026-11-18: the records below are around this time
 BASE = {

@@ -11,7 +11,7 @@ def test_generated_page_is_current(path, text):
 
 
 def test_reference_page_shows_every_band():
-    from flink_app.clinical import rules
+    from core.clinical import rules
 
     page = (ROOT / "docs" / "CLINICAL_RULES.md").read_text()
     for p in list(rules.NEWS2_PARAMETERS.values()) + list(rules.MEWS_PARAMETERS.values()):

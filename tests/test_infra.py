@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from flink_app.config import MSF_RUN_OPTIONS_GROUP, Config
-from flink_app.io import aws
+from core import aws
+from core.config import MSF_RUN_OPTIONS_GROUP, Config
+from core.schema.tables import TABLES
 from flink_app.io.lake import LakeWriter
-from flink_app.schema.tables import TABLES
 from infra.app import build, new_app
 from infra.environments import EnvironmentError_, resolve
 from infra.glue_schema import glue_type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flink_app.io import aws
+from core import aws
 from flink_app.io.kinesis_reader import SHARD_END, KinesisShardReader
 from producer.kinesis_writer import KinesisWriter
 

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from flink_app.io import aws
-from flink_app.io.kpl import MAGIC, AggregationError, aggregate, deaggregate, is_aggregated
+from core import aws
+from core.kpl import MAGIC, AggregationError, aggregate, deaggregate, is_aggregated
 from infra.local.stack import create_resources
 from producer.kinesis_writer import AggregatingWriter, KinesisWriter
 

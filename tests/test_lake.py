@@ -4,7 +4,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from flink_app.io import aws
+from core import aws
 from flink_app.io.lake import LakeWriter, RowsNotWritable, partition_of, split_writable, to_tuples
 
 T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z

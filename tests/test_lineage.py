@@ -2,7 +2,7 @@
 
 import pytest
 
-from flink_app.config import Config, ConfigError
+from core.config import Config, ConfigError
 from flink_app.lineage import latest_checkpoint, resolve
 
 

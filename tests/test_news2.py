@@ -5,7 +5,7 @@ Every band boundary of every parameter is checked on both sides.
 
 import pytest
 
-from flink_app.clinical import news2_score
+from core.clinical import news2_score
 
 NORMAL = dict(respiratory_rate=16, spo2=97, on_oxygen=False, systolic_bp=120, heart_rate=70,
               consciousness="A", temperature_c=37.0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flink_app.clinical import (
+from core.clinical import (
     bp_category,
     mews_score,
     qsofa_score,

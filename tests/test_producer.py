@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flink_app.schema.events import EncounterEvent, VitalsReading, decode, parse_timestamp
+from core.schema.events import EncounterEvent, VitalsReading, decode, parse_timestamp
 from producer import encounters as enc
 from producer.clock import SimClock
 from producer.hospital import Simulator

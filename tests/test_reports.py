@@ -234,7 +234,7 @@ def test_daily_report_lambda_copies_each_athena_result_to_s3(monkeypatch):
     moto's Athena accepts and "runs" queries but writes no result file: the one part that
     cannot run here. The wrapper below writes the CSV where Athena would, and says so.
     """
-    from flink_app.io import aws
+    from core import aws
     from infra.local.stack import MotoServer, use_local_credentials
     from reports import scheduled
 
@@ -274,7 +274,7 @@ def test_daily_report_lambda_copies_each_athena_result_to_s3(monkeypatch):
 
 def test_same_reports_over_the_lake_on_moto_s3(moto_endpoint, unique):
     """The lake on S3 (moto over HTTP, DuckDB's httpfs from the pinned wheel): same answers."""
-    from flink_app.io import aws
+    from core import aws
 
     bucket = f"lake-{unique}"
     aws.client("s3", "us-east-1", moto_endpoint).create_bucket(Bucket=bucket)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from flink_app.schema.events import (
+from core.schema.events import (
     EncounterEvent,
     InvalidRecord,
     VitalsReading,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flink_app.clinical import mews_score, news2_score, qsofa_score, shock_index
+from core.clinical import mews_score, news2_score, qsofa_score, shock_index
 
 rr = st.floats(0, 120, allow_nan=False)
 spo2 = st.floats(0, 100, allow_nan=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from flink_app.io import aws
+from core import aws
 from infra.local.stack import create_resources
 from tests.test_e2e_pipeline import read_table, reading
 

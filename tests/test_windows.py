@@ -1,6 +1,6 @@
 """Window accumulators and their closing rules (watermark, quiet-stream deadline, lateness)."""
 
-from flink_app.windows import PATIENT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
+from core.windows import PATIENT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 
 T = 1_795_000_020_000  # 11:07:00Z, a minute boundary
 
@@ -86,7 +86,7 @@ def _simulate_unit(lateness_ms: int) -> tuple[list[dict], list[dict]]:
     patient's next reading sees the watermark past it (PatientProcess keeps no event timers) or on
     its quiet deadline; the unit window closes on the watermark (event timer) or its deadline.
     Patients: two ICU monitors every 5 s, two ward monitors every 60 s, one hourly manual set."""
-    from flink_app.windows import UNIT_WINDOW_MS
+    from core.windows import UNIT_WINDOW_MS
 
     cadences = {"icu-1": (5_000, 0), "icu-2": (5_000, 2_000), "ward-1": (60_000, 17_000), "ward-2": (60_000, 49_000),
                 "manual": (3_600_000, 30_000)}
@@ -116,7 +116,7 @@ def test_unit_load_equals_what_the_patients_minutes_imply_for_every_window():
     """A ward patient's minute row leaves when the patient's next reading arrives, up to a minute
     after the unit window's end: without lateness the unit window had closed and dropped it
     (~38% of vitals_1m's readings were missing from unit_load_5m in the issue's run)."""
-    from flink_app.windows import UNIT_LATENESS_MS, UNIT_WINDOW_MS
+    from core.windows import UNIT_LATENESS_MS, UNIT_WINDOW_MS
 
     minutes, loads = _simulate_unit(UNIT_LATENESS_MS)
     assert len(loads) == 5 and sum(m["readings"] for m in minutes) == 2 * 240 + 2 * 20 + 1  # 11:07 to 11:27: 5 windows

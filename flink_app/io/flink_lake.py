@@ -7,7 +7,7 @@ only when the checkpoint covering them completes (exactly once without our own b
 rolls on size and time, and runs in parallel subtasks whose file names differ. The Parquet
 format comes from the connectors jar (``connectors/pom.xml``, ``make jar``).
 
-The column names and types are the contract in ``flink_app.schema.tables`` (Glue, Athena,
+The column names and types are the contract in ``core.schema.tables`` (Glue, Athena,
 DuckDB); this module only translates them. Timestamps are written as INT64 milliseconds, as
 the pyarrow writer does.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 from pyflink.table import DataTypes
 
+from core.schema.tables import PARTITION_TIME, TABLES
 from flink_app.io.lake import partition_parts
-from flink_app.schema.tables import PARTITION_TIME, TABLES
 
 JAR = Path(__file__).resolve().parents[2] / "connectors" / "target" / "wardwatch-connectors.jar"
 # Athena reads files of ~128 MB best; a partition hour of the make-run default holds far less, so

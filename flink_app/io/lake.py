@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from flink_app.schema.tables import PARTITION_TIME, TABLES
+from core.schema.tables import PARTITION_TIME, TABLES
 
 
 def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> tuple[pafs.FileSystem, str]:

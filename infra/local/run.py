@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                  else f"local cluster of {args.taskmanagers} TaskManagers, logs in {data / 'cluster'}")
         print(f"run: Flink job starting (thread mode, {shape}, checkpoints every 5 s); log: {run_dir / 'job.log'}",
               flush=True)
-        from flink_app.io import aws
+        from core import aws
 
         pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
         pager.start()
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             pager.join(timeout=3)
         moto.stop()
     counts = lake_counts(lake_files(lake) - before)
-    from flink_app.schema.tables import TABLES
+    from core.schema.tables import TABLES
 
     rows = {t: counts.get(t, {}).get("rows", 0) for t in TABLES}
     files = sum(v["files"] for v in counts.values())

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from flink_app.io import aws
+from core import aws
 from flink_app.local_cluster import free_port
 
 # moto accepts any credentials; set dummies so boto3 never looks for real ones.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flink_app.schema.events import VitalsReading
+from core.schema.events import VitalsReading
 
 CARRIED = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "diastolic_bp", "heart_rate", "consciousness",
            "temperature_c")

@@ -1,13 +1,13 @@
 """Renders ``docs/CLINICAL_RULES.md`` from the tables in ``rules.py``.
 
-``python -m flink_app.clinical.reference > docs/CLINICAL_RULES.md`` (or ``make docs``); a test
+``python -m core.clinical.reference > docs/CLINICAL_RULES.md`` (or ``make docs``); a test
 fails when the committed page differs from what this prints, so the page is always the code.
 """
 
 from __future__ import annotations
 
-from flink_app.clinical import rules
-from flink_app.clinical.rules import BandedParameter
+from core.clinical import rules
+from core.clinical.rules import BandedParameter
 
 
 def _num(x: float, decimals: int) -> str:
@@ -36,7 +36,7 @@ def render() -> str:
     out = [
         "# Clinical rules",
         "",
-        "Generated from `flink_app/clinical/rules.py` by `make docs`; do not edit by hand "
+        "Generated from `core/clinical/rules.py` by `make docs`; do not edit by hand "
         "(`tests/test_reference_page.py` fails when this page and the code disagree).",
         "",
         "Values are rounded half-up to the chart precision shown, then matched against inclusive bands: "

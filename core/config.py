@@ -195,7 +195,7 @@ class Config:
             raise ConfigError("setting source.max.records.per.poll must be between 1 and 10000")
         if v["source.poll.interval.ms"] < 200:
             raise ConfigError("setting source.poll.interval.ms must be >= 200 (5 GetRecords calls/s/shard)")
-        from flink_app.detect import Detector
+        from core.detect import Detector
 
         try:
             Detector({k: val for k, val in v.items() if k.startswith("detection.")})

@@ -1,6 +1,6 @@
 """Clinical scoring core: plain Python, no Flink or AWS imports (tests run in milliseconds)."""
 
-from flink_app.clinical.scores import (
+from core.clinical.scores import (
     CriteriaResult,
     MewsResult,
     News2Result,

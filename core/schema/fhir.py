@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from hashlib import sha256
 from typing import Any
 
-from flink_app.schema.events import MAX_ID_CHARS, SCHEMA_VERSION, InvalidRecord, parse_timestamp
+from core.schema.events import MAX_ID_CHARS, SCHEMA_VERSION, InvalidRecord, parse_timestamp
 
 LOINC_SYSTEM = "http://loinc.org"
 SNOMED_SYSTEM = "http://snomed.info/sct"

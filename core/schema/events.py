@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from flink_app.clinical.rules import PLAUSIBLE_RANGES
-from flink_app.clinical.scores import ACVPU
+from core.clinical.rules import PLAUSIBLE_RANGES
+from core.clinical.scores import ACVPU
 
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = (1,)

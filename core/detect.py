@@ -36,11 +36,11 @@ from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flink_app.carry_forward import LastSeen
-from flink_app.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
-from flink_app.clinical.scores import NEWS2_PARAMETER_NAMES
-from flink_app.config import SETTINGS
-from flink_app.schema.events import Alert, iso_ms
+from core.carry_forward import LastSeen
+from core.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
+from core.clinical.scores import NEWS2_PARAMETER_NAMES
+from core.config import SETTINGS
+from core.schema.events import Alert, iso_ms
 
 
 @dataclass(frozen=True)

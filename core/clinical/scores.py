@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from flink_app.clinical import rules
-from flink_app.clinical.rules import BandedParameter, RiskBand
+from core.clinical import rules
+from core.clinical.rules import BandedParameter, RiskBand
 
 ACVPU = ("A", "C", "V", "P", "U")
 

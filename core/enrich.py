@@ -5,7 +5,7 @@ Plain Python on the clinical core. The Flink operator only calls ``enrich``.
 
 from __future__ import annotations
 
-from flink_app.clinical import (
+from core.clinical import (
     bp_category,
     mews_score,
     news2_score,
@@ -14,7 +14,7 @@ from flink_app.clinical import (
     sirs_vital_criteria,
     vital_flags,
 )
-from flink_app.schema.events import VitalsReading
+from core.schema.events import VitalsReading
 
 
 def enrich(reading: VitalsReading, *, scored: dict | None = None, carried: dict[str, int] | None = None,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from flink_app.carry_forward import carry_forward, note_encounter
-from flink_app.config import Config
-from flink_app.detect import Detector, PatientState
-from flink_app.enrich import enrich
-from flink_app.schema.events import AckEvent, EncounterEvent, InvalidRecord, decode
+from core.carry_forward import carry_forward, note_encounter
+from core.config import Config
+from core.detect import Detector, PatientState
+from core.enrich import enrich
+from core.schema.events import AckEvent, EncounterEvent, InvalidRecord, decode
 
 
 def default_settings() -> dict:
