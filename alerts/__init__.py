@@ -1,1 +1,1 @@
-"""Alert delivery: the SNS contract (attributes for filter policies), publishing, the local pager."""
+"""Alert delivery, a service of its own: the KCL consumer of the alerts stream, rendering, routing, the page ledger, SNS."""

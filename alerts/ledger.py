@@ -1,53 +1,63 @@
-"""An idempotency ledger for alert publishing, in DynamoDB, so a replay never pages twice.
+"""The page ledger in DynamoDB: one item per page id, claimed before publishing, marked after.
 
-After a restore, Flink replays the records after the checkpoint and the detector raises the
-same alerts again, with the same ids (``detect.alert_id``). Before publishing, the publisher
-claims the id with a conditional write; once SNS accepts the message it marks the id
-published. A replayed alert whose id is marked published is not sent again. An id left
-claimed but unmarked belongs to an attempt that died in between: it is published again, so
-the only window for a duplicate page is a crash between SNS's answer and the marking write
-(milliseconds), and never a lost alert. Items expire through DynamoDB TTL (``expires_at``).
+The conditional write (``attribute_not_exists``) lets exactly one attempt claim a page; a page
+marked delivered is never sent again, whichever worker or restart reads its record. Any other
+DynamoDB failure (throttling, 5xx, timeouts) is ``LedgerUnavailable``: the delivery pages anyway
+(``alerts/delivery.py``). Items expire through DynamoDB TTL (``expires_at``).
 """
 
 from __future__ import annotations
 
 import time
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from alerts.delivery import LedgerUnavailable
 
 TTL_S = 7 * 24 * 3600
 
 
-class AlertLedger:
+class DynamoLedger:
     def __init__(self, client, table: str):
         self.client = client
         self.table = table
 
-    def claim(self, alert_id: str) -> tuple[bool, str | None]:
-        """(publish it?, the SNS message id already recorded when it was published before)."""
+    def claim(self, page_id: str) -> str:
         now = int(time.time())
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item={"alert_id": {"S": alert_id}, "status": {"S": "claimed"}, "claimed_at": {"N": str(now)},
+                Item={"page_id": {"S": page_id}, "status": {"S": "claimed"}, "claimed_at": {"N": str(now)},
                       "expires_at": {"N": str(now + TTL_S)}},
-                ConditionExpression="attribute_not_exists(alert_id)",
-            )
-            return True, None
+                ConditionExpression="attribute_not_exists(page_id)")
+            return "new"
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-        item = self.client.get_item(TableName=self.table, Key={"alert_id": {"S": alert_id}},
-                                    ConsistentRead=True).get("Item", {})
-        if item.get("status", {}).get("S") == "published":
-            return False, item.get("message_id", {}).get("S")
-        return True, None  # claimed by an attempt that died before publishing: publish now
+                raise LedgerUnavailable(_reason(exc)) from None
+        except BotoCoreError as exc:
+            raise LedgerUnavailable(_reason(exc)) from None
+        try:
+            item = self.client.get_item(TableName=self.table, Key={"page_id": {"S": page_id}},
+                                        ConsistentRead=True).get("Item", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise LedgerUnavailable(_reason(exc)) from None
+        return "delivered" if item.get("status", {}).get("S") == "delivered" else "claimed"
 
-    def mark_published(self, alert_id: str, message_id: str) -> None:
-        self.client.update_item(
-            TableName=self.table, Key={"alert_id": {"S": alert_id}},
-            UpdateExpression="SET #s = :p, message_id = :m, published_at = :t",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":p": {"S": "published"}, ":m": {"S": message_id},
-                                       ":t": {"N": str(int(time.time()))}},
-        )
+    def mark_delivered(self, page_id: str, message_id: str) -> None:
+        now = int(time.time())
+        try:
+            self.client.update_item(
+                TableName=self.table, Key={"page_id": {"S": page_id}},
+                UpdateExpression="SET #s = :d, message_id = :m, delivered_at = :t, expires_at = :e",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":d": {"S": "delivered"}, ":m": {"S": message_id},
+                                           ":t": {"N": str(now)}, ":e": {"N": str(now + TTL_S)}})
+        except (ClientError, BotoCoreError) as exc:
+            raise LedgerUnavailable(_reason(exc)) from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}"[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]

@@ -53,11 +53,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source", "max.records.per.poll", int, 10000,
             "GetRecords Limit (1-10000). Larger polls make larger batches: fewer, fuller elements per operator."),
     Setting("source", "shard.discovery.interval.ms", int, 10000, "How often ListShards is called."),
-    Setting("alerts", "topic.arn", str, "", "SNS topic alerts are published to; empty disables publishing."),
-    Setting("alerts", "ledger.table", str, "",
-            "DynamoDB table (key alert_id) that stops a replay after a restore from paging twice; "
-            "empty: alerts are published at least once."),
-    Setting("alerts", "publish.retries", int, 5, "Attempts per SNS publish before the alert is dead-lettered."),
+    Setting("alerts", "stream.name", str, "",
+            "Kinesis stream the job writes every alert to (partition key: patient), for the delivery "
+            "service in alerts/; empty: alerts go to the alerts table only and nobody is paged."),
+    Setting("alerts", "put.timeout.ms", int, 60000,
+            "How long the job retries a failing write to the alerts stream before it fails the task; the "
+            "restart replays from the last checkpoint, so the alert is written again, not lost."),
+    Setting("delivery", "application.name", str, "wardwatch-alerts",
+            "KCL application name of the delivery service: its DynamoDB lease table and its workers' group."),
+    Setting("delivery", "topic.arn", str, "",
+            "SNS topic a page goes to when no delivery.routes entry matches it."),
+    Setting("delivery", "routes", str, "[]",
+            'JSON list of {"hospital", "unit", "tier", "topic"} (hospital, unit and tier optional): a page '
+            "goes to the topic of the most specific entry that matches its hospital, unit and escalation tier."),
+    Setting("delivery", "hospital.names", str, "{}",
+            'JSON object hospital id -> name, so a page says "Northgate General (H01)" and not only "H01".'),
+    Setting("delivery", "ledger.table", str, "",
+            "DynamoDB table (key page_id) recording each page claimed and delivered, so a restart or a "
+            "repeated record never pages twice; empty: duplicates are dropped only within one process."),
+    Setting("delivery", "deadletter.queue.url", str, "",
+            "SQS queue for alert records that can never be rendered, with the reason; empty: logged only."),
+    Setting("delivery", "retry.max.ms", int, 30000,
+            "Longest pause between attempts to deliver a held page (attempts go on until it is delivered)."),
+    Setting("delivery", "publish.timeout.ms", int, 5000,
+            "SNS connect and read timeout per attempt; a slow SNS holds the page, it never stalls the others."),
+    Setting("delivery", "idle.ms", int, 500,
+            "KCL pause between GetRecords calls on the alerts stream when it is quiet."),
+    Setting("delivery", "failover.ms", int, 10000,
+            "KCL lease failover time: how soon another worker takes over a dead worker's shards."),
+    Setting("delivery", "status.file", str, "",
+            "Local JSON file the service rewrites with its counts (delivered, held, duplicates dropped); empty: none."),
     Setting("lake", "path", str, "data/lake",
             "Root of the curated lake: a local folder or an s3://bucket/prefix URI."),
     Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
@@ -201,7 +226,15 @@ class Config:
             Detector({k: val for k, val in v.items() if k.startswith("detection.")})
         except ValueError as exc:
             raise ConfigError(f"setting {exc}") from None
-        for name in ("job.parallelism", "job.taskmanagers", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
+        for name in ("delivery.routes", "delivery.hospital.names"):
+            try:
+                parsed = json.loads(v[name])
+            except ValueError as exc:
+                raise ConfigError(f"setting {name}: not valid JSON ({exc})") from None
+            if not isinstance(parsed, list if name == "delivery.routes" else dict):
+                raise ConfigError(f"setting {name} must be a JSON {'list' if name == 'delivery.routes' else 'object'}")
+        for name in ("alerts.put.timeout.ms", "delivery.retry.max.ms", "delivery.publish.timeout.ms", "delivery.idle.ms",
+                     "delivery.failover.ms", "job.parallelism", "job.taskmanagers", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
             if v[name] <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {v[name]}")
 

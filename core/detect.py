@@ -40,7 +40,7 @@ from core.carry_forward import LastSeen
 from core.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
 from core.clinical.scores import NEWS2_PARAMETER_NAMES
 from core.config import SETTINGS
-from core.schema.events import Alert, iso_ms
+from core.schema.events import Alert, iso_ms, place_text
 
 
 @dataclass(frozen=True)
@@ -560,7 +560,7 @@ class Detector:
     def _page(self, state: PatientState, ep: Episode, status: str, severity: str, aid: str, ts: int, *,
               paged: bool, context: dict, row: dict | None, tier: str | None = None, delayed: bool = False) -> Alert:
         w = state.where
-        where = f"{w['hospital_id']} {w['unit']} bed {w['bed']}"
+        where = place_text(w["hospital_id"], w["unit"], w["bed"])
         since = iso_ms(ep.start_ms)[11:16] + "Z"
         head = context.get(ep.headline)
         others = [c.text for n, c in sorted(context.items(), key=lambda kv: RULE_PRIORITY.get(kv[0], 9))
@@ -614,7 +614,7 @@ class Detector:
             return []
         state.overdue_since_ms = oldest
         w = state.where
-        text = (f"OBSERVATIONS OVERDUE {w['hospital_id']} {w['unit']} bed {w['bed']}: last full set "
+        text = (f"OBSERVATIONS OVERDUE {place_text(w['hospital_id'], w['unit'], w['bed'])}: last full set "
                 f"{_minutes(now_event_ms - oldest)} ago; NEWS2 {state.last_total} ({band}) asks for "
                 f"{'continuous monitoring and an hourly set' if band == 'high' else 'a set every ' + _minutes(interval * 60_000)}")
         return [Alert(alert_id=alert_id(w["patient_id"], "observations_overdue", oldest), rule="observations_overdue",
@@ -689,7 +689,7 @@ class Detector:
         if wait is None or wait <= limit:
             return []
         start = event.get("arrival_ts") or event["ts"]
-        where = f"{event['hospital_id']} {event.get('unit') or 'ER'} bed {event.get('bed') or '?'}"
+        where = place_text(event["hospital_id"], event.get("unit") or "ER", event.get("bed") or "?")
         since = iso_ms(start)[11:16] + "Z"
         return [Alert(
             alert_id=alert_id(event["patient_id"], "triage_wait", start), rule="triage_wait", severity="urgent",
@@ -728,19 +728,19 @@ class Detector:
                       status="acknowledged" if ack.action == "acknowledge" else ack.action, patient_id=w["patient_id"],
                       encounter_id=w["encounter_id"], hospital_id=w["hospital_id"], unit=w["unit"], bed=w["bed"],
                       ts_ms=ts, episode_start_ms=ep.start_ms if ep else ts,
-                      message=f"{w['hospital_id']} {w['unit']} bed {w['bed']}: {text}", values={"by": ack.by},
+                      message=f"{place_text(w['hospital_id'], w['unit'], w['bed'])}: {text}", values={"by": ack.by},
                       paged=False, episode_id=ep.alert_id if ep else None)]
 
 
-def alert_row(alert: Alert, *, published: bool, message_id: str | None, publish_ms: int | None) -> dict:
+def alert_row(alert: Alert, *, sequence: str | None = None, streamed_ms: int | None = None) -> dict:
     """The ``alerts`` table row for an alert."""
     return {
         "alert_id": alert.alert_id, "rule": alert.rule, "severity": alert.severity, "status": alert.status,
         "patient_id": alert.patient_id, "encounter_id": alert.encounter_id, "hospital_id": alert.hospital_id,
         "unit": alert.unit, "bed": alert.bed, "ts": alert.ts_ms, "episode_start": alert.episode_start_ms,
         "message": alert.message, "values_json": json.dumps(alert.values, sort_keys=True),
-        "news2_total": alert.news2_total, "published": published, "sns_message_id": message_id,
-        "publish_ts": publish_ms, "paged": alert.paged, "delayed": alert.delayed, "tier": alert.tier,
+        "news2_total": alert.news2_total, "streamed": sequence is not None, "stream_sequence": sequence,
+        "streamed_ts": streamed_ms, "paged": alert.paged, "delayed": alert.delayed, "tier": alert.tier,
         "context": list(alert.context), "oldest_value_age_s": alert.oldest_value_age_s,
         "episode_id": alert.episode_id,
     }

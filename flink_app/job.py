@@ -4,7 +4,7 @@
                                                         positions in map state)
       -> Parse --(side)--> dead_letter
       -> key_by patient -> PatientProcess (carry-forward, enrich, detect) -> vitals, encounters
-                             '--(side)--> PublishAlerts (SNS) -> alerts (+ dead_letter on failure)
+                             '--(side)--> AlertsOut -> alerts stream (delivery: alerts/) + alerts table
     all tables -> key_by table -> LakeSink (Parquet, dt=/hour=)
 """
 
@@ -30,10 +30,10 @@ from flink_app.operators import (
     DEAD_LETTER_TAG,
     MINUTE_TAG,
     PICKLED,
+    AlertsOut,
     LakeSink,
     Parse,
     PatientProcess,
-    PublishAlerts,
     StreamReader,
     UnitLoadProcess,
     for_sink,
@@ -114,8 +114,8 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     patients = (timed.key_by(lambda t: t[0], key_type=Types.STRING())
                 .process(PatientProcess(cfg), output_type=PICKLED).name("patient-enrich-detect")
                 .uid("patient-enrich-detect"))
-    alerts = (patients.get_side_output(ALERT_TAG).process(PublishAlerts(cfg), output_type=PICKLED)
-              .name("publish-alerts").uid("publish-alerts"))
+    alerts = (patients.get_side_output(ALERT_TAG).process(AlertsOut(cfg), output_type=PICKLED)
+              .name("alerts-out").uid("alerts-out"))
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
     dead_rows = dead.map(lambda rows: for_sink("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
     units = (patients.get_side_output(MINUTE_TAG)

@@ -2,7 +2,7 @@
 
 Source (heartbeat -> stream reader keyed by stream, shard positions in map state), parse (dead letters to a side
 output), per-patient processing (carry-forward, enrichment, detection; alerts to a side
-output), alert publishing, and the lake sink (keyed by table, rows buffered in checkpointed
+output), alerts out to the alerts stream (delivery is alerts/), and the lake sink (keyed by table, rows buffered in checkpointed
 list state, flushed on a timer).
 """
 
@@ -14,7 +14,6 @@ import pickle
 import time
 import traceback
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pyflink.common import Types
 from pyflink.datastream import (
     KeyedProcessFunction,
@@ -24,8 +23,6 @@ from pyflink.datastream import (
 )
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
-from alerts.ledger import AlertLedger
-from alerts.publish import PublishError, SnsPublisher, sns_message
 from core import aws
 from core.config import Config
 from core.detect import PatientState, alert_row
@@ -33,6 +30,7 @@ from core.kpl import AggregationError, deaggregate, is_aggregated
 from core.patient_path import PatientPath
 from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
+from flink_app.io.alert_stream import AlertStream
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
 
@@ -373,47 +371,31 @@ class UnitLoadProcess(KeyedProcessFunction):
             yield for_sink("unit_load_5m", [acc.row() for acc in due])
 
 
-class PublishAlerts(ProcessFunction):
-    """Publishes each alert to SNS; writes it to the alerts table; a failed publish is dead-lettered."""
+class AlertsOut(ProcessFunction):
+    """Writes each alert to the alerts stream (for the delivery service) and to the alerts table."""
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
 
     def open(self, runtime_context: RuntimeContext):
         c = self.cfg
-        self.publisher = self.ledger = None
-        if c["alerts.topic.arn"]:
-            client = aws.client("sns", c["aws.region"], c["aws.endpoint.url"])
-            self.publisher = SnsPublisher(client, c["alerts.topic.arn"], c["alerts.publish.retries"])
-        if c["alerts.ledger.table"]:
-            self.ledger = AlertLedger(aws.client("dynamodb", c["aws.region"], c["aws.endpoint.url"]),
-                                      c["alerts.ledger.table"])
+        self.stream = None
+        if c["alerts.stream.name"]:
+            self.stream = AlertStream(aws.client("kinesis", c["aws.region"], c["aws.endpoint.url"], timeout_s=10),
+                                      c["alerts.stream.name"], c["alerts.put.timeout.ms"])
         group = metrics(runtime_context)
-        self.published = group.counter("alertsPublished")
-        self.failed = group.counter("alertPublishFailures")
-        self.deduplicated = group.counter("alertsDeduplicated")
+        self.written = group.counter("alertsWritten")
         self.latency_ms = 0
-        group.gauge("alertLatencyMs", lambda: self.latency_ms)  # Kinesis arrival -> SNS accepted, last alert
+        group.gauge("alertLatencyMs", lambda: self.latency_ms)  # Kinesis arrival -> on the alerts stream, last alert
 
     def process_element(self, alert, ctx: ProcessFunction.Context):
-        message_id = None
-        if self.publisher is not None and alert.paged:
-            try:
-                publish, message_id = self.ledger.claim(alert.alert_id) if self.ledger else (True, None)
-                if publish:
-                    message_id = self.publisher.publish(alert)
-                    if self.ledger:
-                        self.ledger.mark_published(alert.alert_id, message_id)
-                    self.published.inc()
-                    if alert.source_arrival_ms:
-                        self.latency_ms = now_ms() - alert.source_arrival_ms
-                else:
-                    self.deduplicated.inc()  # a replay after a restore: it was paged already
-            except (PublishError, ClientError, BotoCoreError) as exc:
-                self.failed.inc()
-                yield for_sink("dead_letter", [dead_letter_row("publish", str(exc), sns_message(alert)["Message"])])
-        yield for_sink("alerts", [alert_row(alert, published=message_id is not None, message_id=message_id,
-                                            publish_ms=now_ms() if message_id else None)])
+        sequence = None
+        if self.stream is not None:
+            [sequence] = self.stream.put([alert])  # AlertStreamUnavailable fails the task: replayed, not lost
+            self.written.inc()
+            if alert.source_arrival_ms:
+                self.latency_ms = now_ms() - alert.source_arrival_ms
+        yield for_sink("alerts", [alert_row(alert, sequence=sequence, streamed_ms=now_ms() if sequence else None)])
 
 
 class LakeSink(KeyedProcessFunction):

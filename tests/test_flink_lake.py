@@ -37,7 +37,7 @@ def sample_rows() -> dict[str, list[dict]]:
                    "spo2": 83}
         _, row, raised = path.handle(state, decode(json.dumps(reading), now_ms=NOW + 60_000), ("s", str(i), t, t))
         vitals.append(row)
-        alerts += [alert_row(a, published=False, message_id=None, publish_ms=None) for a in raised]
+        alerts += [alert_row(a) for a in raised]
     enc = {"schema_version": 1, "type": "encounter", "event_id": "ev1", "event": "admission", "patient_id": "p1",
            "encounter_id": "e1", "hospital_id": "H01", "ts": NOW, "unit": "ICU", "bed": "ICU-01", "symptoms": ["cough"]}
     _, encounter, _ = path.handle(state, decode(json.dumps(enc), now_ms=NOW + 60_000), ("s", "9", NOW, NOW))

@@ -14,10 +14,10 @@ import json
 import tempfile
 
 import pyarrow.parquet as pq
+from alerts.publish import sns_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.publish import sns_message
 from core.detect import PatientState, alert_row
 from core.patient_path import PatientPath, default_settings
 from core.schema.events import InvalidRecord, decode
@@ -94,7 +94,7 @@ def run_stages(path: PatientPath, payloads: list[bytes], lake: LakeWriter, n: in
         for alert in alerts:
             message = sns_message(alert)
             assert not any(ord(c) < 32 for c in message.get("Subject", "")), message["Subject"]
-            rows["alerts"].append(alert_row(alert, published=False, message_id=None, publish_ms=None))
+            rows["alerts"].append(alert_row(alert))
     for ws in windows.values():
         rows["vitals_1m"] += [acc.row() for acc in ws.due(NOW + 86_400_000, NOW + 86_400_000)]
     written = {}

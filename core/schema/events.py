@@ -569,3 +569,41 @@ def to_wire(event: VitalsReading | EncounterEvent | AckEvent | Alert) -> dict:
 
 def encode(event: VitalsReading | EncounterEvent | AckEvent | Alert) -> bytes:
     return orjson.dumps(to_wire(event))
+
+
+def place_text(hospital_id: str, unit: str, bed: str) -> str:
+    """Where a patient is, as detection writes it into an alert's message (the renderer names it)."""
+    return f"{hospital_id} {unit} bed {bed}"
+
+
+_ALERT_FIELDS = {f.name: f for f in fields(Alert)}
+_ALERT_REQUIRED = ("alert_id", "rule", "severity", "status", "patient_id", "encounter_id", "hospital_id", "unit",
+                   "bed", "episode_start_ms", "message")
+
+
+def decode_alert(data: bytes | str) -> Alert:
+    """An alert from the alerts stream (``encode`` of an ``Alert``); InvalidRecord says what is wrong.
+
+    The delivery service trusts nothing it cannot render: a record that fails here goes to its
+    dead-letter queue with the reason instead of being paged half-formed.
+    """
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecord(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict) or obj.get("type") != "alert":
+        raise InvalidRecord("not an alert record (type must be 'alert')")
+    _check_version(obj)
+    obj = dict(obj)
+    obj["ts_ms"] = parse_timestamp(obj.pop("ts", None), "ts")
+    missing = [n for n in _ALERT_REQUIRED if obj.get(n) in (None, "")]
+    if missing:
+        raise InvalidRecord(f"alert lacks {', '.join(missing)}")
+    for name in _ALERT_REQUIRED:
+        want = int if name.endswith("_ms") else str
+        if not isinstance(obj[name], want) or isinstance(obj[name], bool):
+            raise InvalidRecord(f"wrong type: {name} must be {want.__name__}")
+    for name in ("hospital_id", "unit", "bed", "alert_id"):
+        if len(obj[name]) > MAX_ID_CHARS or _BAD_ID.search(obj[name]):
+            raise InvalidRecord(f"bad {name}: too long or carries control characters")
+    return Alert(**{k: v for k, v in obj.items() if k in _ALERT_FIELDS})

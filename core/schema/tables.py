@@ -41,7 +41,7 @@ ALERTS = pa.schema([
     ("patient_id", pa.string()), ("encounter_id", pa.string()), ("hospital_id", pa.string()),
     ("unit", pa.string()), ("bed", pa.string()), ("ts", TS), ("episode_start", TS),
     ("message", pa.string()), ("values_json", pa.string()), ("news2_total", pa.int16()),
-    ("published", pa.bool_()), ("sns_message_id", pa.string()), ("publish_ts", TS),
+    ("streamed", pa.bool_()), ("stream_sequence", pa.string()), ("streamed_ts", TS),
     ("paged", pa.bool_()),  # false: recorded only (backlog episode, silenced bed, all-clear of an unpaged episode)
     ("delayed", pa.bool_()), ("tier", pa.string()), ("context", pa.list_(pa.string())),
     ("oldest_value_age_s", pa.float64()), ("episode_id", pa.string()),

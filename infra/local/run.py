@@ -1,7 +1,8 @@
 """``make run``: the whole pipeline on one machine.
 
-Starts a moto server (the local AWS), creates the stream, alert topic and pager queue, starts
-the Flink job and the producer, prints every alert the pager receives, and at the end (or on
+Starts a moto server (the local AWS), creates the streams, alert topic, pager queue and page
+ledger, starts the Flink job, the alert delivery service (``alerts/``, a KCL consumer of the
+alerts stream) and the producer, prints every page the pager receives, and at the end (or on
 Ctrl-C) stops everything it started and prints a summary.
 """
 
@@ -10,8 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,28 +18,17 @@ import threading
 import time
 from pathlib import Path
 
-from infra.local.stack import MotoServer, create_resources, receive_pages, use_local_credentials
+from core.java import check_java
+from infra.local.stack import (
+    MotoServer,
+    PageDeduplicator,
+    create_resources,
+    delivery_settings,
+    receive_pages,
+    use_local_credentials,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def check_java() -> str | None:
-    """None when a Java 17+ runtime is on PATH (or JAVA_HOME), else what to do about it."""
-    java = shutil.which("java")
-    if os.environ.get("JAVA_HOME"):
-        java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
-    hint = ("Flink needs a Java 17 runtime. Install one, e.g. `sudo apt-get install openjdk-17-jre-headless` "
-            "(Debian/Ubuntu), `brew install openjdk@17` (macOS) or `dnf install java-17-openjdk-headless`, "
-            "then make sure `java -version` reports 17 (or set JAVA_HOME).")
-    if not java or not Path(java).exists():
-        return f"no `java` found. {hint}"
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    match = re.search(r'version "(\d+)', out)
-    if not match:
-        return f"could not read the Java version from `{java} -version`. {hint}"
-    if int(match.group(1)) < 17:
-        return f"found Java {match.group(1)}, which is too old. {hint}"
-    return None
 
 
 def lake_files(lake: Path) -> set[Path]:
@@ -67,6 +55,7 @@ class Pager(threading.Thread):
         super().__init__(daemon=True)
         self.sqs, self.queue_url = sqs, queue_url
         self.received: list[dict] = []
+        self.dedup = PageDeduplicator()  # a repeat of a page id is the same page: shown once
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -79,8 +68,24 @@ class Pager(threading.Thread):
                 time.sleep(0.5)
                 continue
             for page in pages:
-                self.received.append(page)
-                print(f"[PAGER {time.strftime('%H:%M:%S')}] {page['alert']['message']}", flush=True)
+                if self.dedup.first_time(page):
+                    self.received.append(page)
+                    print(f"[PAGER {time.strftime('%H:%M:%S')}] {page['alert']['text']}", flush=True)
+
+
+def wait_for_delivery(status_file: Path, pager: Pager | None, timeout_s: float) -> None:
+    """Let the delivery service page what the job wrote last (it polls the alerts stream)."""
+    from alerts.consumer import read_status
+
+    deadline = time.monotonic() + timeout_s
+    last, quiet_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        status = read_status(str(status_file))
+        if status != last:
+            last, quiet_since = status, time.monotonic()
+        elif time.monotonic() - quiet_since > 4 and not status.get("held"):
+            return
+        time.sleep(0.5)
 
 
 def stop_process(proc: subprocess.Popen | None, name: str, timeout: float = 20) -> None:
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto = MotoServer(args.moto_port, run_dir / "moto.log").start()
     print(f"run: local AWS (moto) on {moto.endpoint}", flush=True)
-    job = producer = None
+    job = producer = delivery = None
     pager = None
     stats_file = run_dir / "producer-stats.json"
     stats_file.unlink(missing_ok=True)
@@ -141,18 +146,24 @@ def main(argv: list[str] | None = None) -> int:
     interrupted = False
     try:
         res = create_resources(moto.endpoint)
-        print(f"run: Kinesis stream {res.stream_name} (2 shards), SNS topic, SQS pager queue, alert ledger created",
-              flush=True)
+        print(f"run: Kinesis streams {res.stream_name} (2 shards) and {res.alerts_stream}, SNS topic, SQS pager "
+              "queue, page ledger created", flush=True)
         config_path = run_dir / "config.json"
-        groups = {
-            "aws": {"region": res.region, "endpoint.url": res.endpoint},
+        from producer.hospital import Simulator
+
+        names = {h.hospital_id: h.name for h in Simulator(args.patients).hospitals}  # the producer's defaults
+        groups: dict[str, dict[str, str]] = {}
+        for name, value in delivery_settings(res, **{"delivery.hospital.names": json.dumps(names),
+                                                     "delivery.status.file": str(run_dir / "delivery" / "status.json")}).items():
+            group, _, key = name.partition(".")
+            groups.setdefault(group, {})[key] = value
+        groups.update({
             "source": {"stream.name": res.stream_name},
-            "alerts": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table},
             "lake": {"path": str(lake), "flush.interval.ms": "2000"},
             "windows": {"idle.close.ms": "3000"},  # the last minute's windows land before the run stops
             "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000",
                     "taskmanagers": str(args.taskmanagers), "cluster.dir": str(data / "cluster")},
-        }
+        })
         config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with open(run_dir / "job.log", "wb") as job_log:
@@ -162,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
                  else f"local cluster of {args.taskmanagers} TaskManagers, logs in {data / 'cluster'}")
         print(f"run: Flink job starting (thread mode, {shape}, checkpoints every 5 s); log: {run_dir / 'job.log'}",
               flush=True)
+        for stale in (run_dir / "delivery").glob("status.*.json"):
+            stale.unlink()
+        with open(run_dir / "delivery.log", "wb") as delivery_log:
+            delivery = subprocess.Popen([sys.executable, "-m", "alerts", "--work-dir", str(run_dir / "delivery"),
+                                         "--config", str(config_path)], cwd=ROOT, env=env, stdout=delivery_log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        print(f"run: alert delivery service starting (KCL MultiLangDaemon on {res.alerts_stream}); "
+              f"log: {run_dir / 'delivery.log'}", flush=True)
         from core import aws
 
         pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
@@ -207,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 pass
         stop_process(job, "Flink job")
+        if delivery is not None and not interrupted:
+            wait_for_delivery(run_dir / "delivery" / "status.json", pager, timeout_s=30)
+        stop_process(delivery, "alert delivery service", timeout=30)
         if pager is not None:
             time.sleep(1.5 if not interrupted else 0)
             pager.stopping.set()
@@ -219,10 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     files = sum(v["files"] for v in counts.values())
     consumed = rows["vitals"] + rows["encounters"] + rows["dead_letter"]
     paged = len(pager.received) if pager else 0
+    from alerts.consumer import read_status
+
+    status = read_status(str(run_dir / "delivery" / "status.json"))
     print(f"\nWardWatch run summary: {stats.get('sent', 0)} records produced ({stats.get('failed', 0)} failed), "
           f"{consumed} consumed, {rows['dead_letter']} dead-lettered, {rows['alerts']} alerts ({paged} paged), "
           f"{files} files / {sum(rows.values())} rows written under {lake}")
     print("  rows by table: " + ", ".join(f"{t} {n}" for t, n in rows.items()))
+    print(f"  delivery: {status.get('delivered', 0)} pages delivered ({status.get('delivered_late', 0)} after being "
+          f"held), {status.get('held', 0)} still held, {status.get('duplicates_dropped', 0)} repeats dropped, "
+          f"{status.get('dead_lettered', 0)} undeliverable; pager showed {paged}"
+          + (f" and dropped {pager.dedup.repeats} repeated page ids" if pager and pager.dedup.repeats else ""))
     print(f"  reports over this lake: .venv/bin/python -m reports --lake {lake} --day <YYYY-MM-DD, UTC>")
     return 0 if files else 1
 

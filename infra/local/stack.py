@@ -17,6 +17,8 @@ from pathlib import Path
 from core import aws
 from flink_app.local_cluster import free_port
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # moto accepts any credentials; set dummies so boto3 never looks for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
@@ -27,7 +29,8 @@ def use_local_credentials() -> None:
 
 
 class MotoServer:
-    """A moto server process on 127.0.0.1; stopped (by its own PID) on exit or ``stop()``."""
+    """A moto server process on 127.0.0.1 (HTTP/1.1 and h2c, ``infra/local/moto_server.py``);
+    stopped (by its own PID) on exit or ``stop()``."""
 
     def __init__(self, port: int = 0, log_path: Path | None = None):
         self.port = port or free_port()
@@ -38,7 +41,7 @@ class MotoServer:
     def start(self, timeout_s: float = 30) -> MotoServer:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "infra.local.moto_server", "-p", str(self.port)], cwd=ROOT,
             stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the runner, which stops moto last, after the drain
         )
@@ -80,17 +83,13 @@ class LocalResources:
     topic_arn: str
     queue_url: str
     ledger_table: str
+    alerts_stream: str
+    dead_letter_url: str
 
 
-def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str = "wardwatch-vitals",
-                     shards: int = 2, topic_name: str = "wardwatch-alerts",
-                     queue_name: str = "wardwatch-pager", ledger_table: str | None = None) -> LocalResources:
-    """Kinesis stream, SNS topic, an SQS 'pager' queue subscribed to it, and the alert ledger (DynamoDB)."""
-    kinesis = aws.client("kinesis", region, endpoint)
-    kinesis.create_stream(StreamName=stream_name, ShardCount=shards)
-    kinesis.get_waiter("stream_exists").wait(StreamName=stream_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
-    sns = aws.client("sns", region, endpoint)
-    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+def subscribe_queue(endpoint: str, region: str, topic_arn: str, queue_name: str,
+                    filter_policy: dict | None = None) -> str:
+    """An SQS queue subscribed to the topic (optionally filtered on message attributes); its URL."""
     sqs = aws.client("sqs", region, endpoint)
     queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -99,17 +98,46 @@ def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str 
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
                        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}],
     })})
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+    aws.client("sns", region, endpoint).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                                                  Attributes=attributes)
+    return queue_url
+
+
+def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str = "wardwatch-vitals",
+                     shards: int = 2, topic_name: str = "wardwatch-alerts",
+                     queue_name: str = "wardwatch-pager", ledger_table: str | None = None,
+                     alerts_shards: int = 1) -> LocalResources:
+    """The readings stream, the alerts stream, the alert topic with an SQS 'pager' queue on it, the
+    page ledger (DynamoDB) and the delivery's dead-letter queue."""
+    kinesis = aws.client("kinesis", region, endpoint)
+    alerts_stream = f"{topic_name}-stream"
+    for name, count in ((stream_name, shards), (alerts_stream, alerts_shards)):
+        kinesis.create_stream(StreamName=name, ShardCount=count)
+    for name in (stream_name, alerts_stream):
+        kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    topic_arn = aws.client("sns", region, endpoint).create_topic(Name=topic_name)["TopicArn"]
+    queue_url = subscribe_queue(endpoint, region, topic_arn, queue_name)
+    dead_letter_url = aws.client("sqs", region, endpoint).create_queue(QueueName=f"{topic_name}-undeliverable")["QueueUrl"]
     ledger_table = ledger_table or f"{topic_name}-ledger"
     aws.client("dynamodb", region, endpoint).create_table(
-        TableName=ledger_table, KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "alert_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    return LocalResources(endpoint, region, stream_name, topic_arn, queue_url, ledger_table)
+        TableName=ledger_table, KeySchema=[{"AttributeName": "page_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "page_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    return LocalResources(endpoint, region, stream_name, topic_arn, queue_url, ledger_table, alerts_stream,
+                          dead_letter_url)
+
+
+def delivery_settings(res: LocalResources, **extra: str) -> dict[str, str]:
+    """The settings that point the job's alerts out and the delivery service at these resources."""
+    return {"aws.region": res.region, "aws.endpoint.url": res.endpoint, "alerts.stream.name": res.alerts_stream,
+            "delivery.topic.arn": res.topic_arn, "delivery.ledger.table": res.ledger_table,
+            "delivery.deadletter.queue.url": res.dead_letter_url, **extra}
 
 
 def receive_pages(sqs, queue_url: str, wait_s: int = 1) -> list[dict]:
-    """Alerts waiting on the pager queue, unwrapped from the SNS envelope, then deleted."""
-    resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s)
+    """Pages waiting on a pager queue, unwrapped from the SNS envelope, then deleted."""
+    resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
+                               MessageAttributeNames=["All"])
     pages = []
     for msg in resp.get("Messages", []):
         envelope = json.loads(msg["Body"])
@@ -118,3 +146,26 @@ def receive_pages(sqs, queue_url: str, wait_s: int = 1) -> list[dict]:
                       "subject": envelope.get("Subject")})
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=msg["ReceiptHandle"])
     return pages
+
+
+class PageDeduplicator:
+    """What a pager integration does with ``page_id``: show a page once, however often it arrives.
+
+    The delivery service may, after a crash between SNS's answer and its ledger write, send a
+    page again; the repeat carries the same id (``alerts/render.py``).
+    """
+
+    def __init__(self, capacity: int = 100_000):
+        self.capacity = capacity
+        self._seen: dict[str, None] = {}
+        self.repeats = 0
+
+    def first_time(self, page: dict) -> bool:
+        pid = page["alert"].get("page_id") or page["attributes"].get("page_id")
+        if pid in self._seen:
+            self.repeats += 1
+            return False
+        self._seen[pid] = None
+        if len(self._seen) > self.capacity:
+            self._seen.pop(next(iter(self._seen)))
+        return True

@@ -1,0 +1,5 @@
+import sys
+
+from alerts.service import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""What a page says: one alert rendered for the pager, the ward board, e-mail and SMS.
+
+Pure (no boto3): the consumer renders, then hands the page to SNS. A page names hospital, unit
+and bed in words, because bed labels repeat across hospitals ("ICU-02" existed in two hospitals
+of one ``make run``); it carries no patient or encounter id (those stay in the lake). Every page
+has a ``page_id`` that is the same however often the alert record is read again, so a repeat
+can be dropped by every consumer (the ledger, the local pager, an integration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from core.schema.events import Alert, iso_ms, place_text
+
+SUBJECT_LIMIT = 99  # SNS: a Subject is under 100 characters, one line
+SMS_LIMIT = 160
+MACHINE_FIELDS = ("alert_id", "episode_id", "rule", "severity", "status", "tier", "hospital_id", "unit", "bed",
+                  "message", "values", "news2_total", "delayed", "context", "oldest_value_age_s")
+
+
+def page_id(alert: Alert) -> str:
+    """One id per page (not per episode): an episode's open, re-alert and escalation pages differ."""
+    key = f"{alert.alert_id}|{alert.status}|{alert.tier or ''}|{alert.ts_ms}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def hospital_words(hospital_id: str, names: dict[str, str]) -> str:
+    name = names.get(hospital_id)
+    return f"{name} ({hospital_id})" if name else f"hospital {hospital_id}"
+
+
+def place_words(alert: Alert, names: dict[str, str]) -> str:
+    return f"{hospital_words(alert.hospital_id, names)}, {alert.unit}, bed {alert.bed}"
+
+
+def one_line(text: str) -> str:
+    """No CR/LF or other control characters: SNS rejects them in a Subject, pagers mangle them."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+@dataclass(frozen=True)
+class Page:
+    page_id: str
+    alert: Alert
+    text: str  # the one line a pager shows
+    held_since_ms: int | None = None  # first failed attempt: the page is delivered late, and says so
+
+    def line(self) -> str:
+        if self.held_since_ms is None:
+            return self.text
+        return f"HELD, raised {iso_ms(self.alert.ts_ms)[11:19]}Z: {self.text}"
+
+    def subject(self) -> str:
+        line = self.line()
+        return line if len(line) <= SUBJECT_LIMIT else line[:SUBJECT_LIMIT - 1] + "…"
+
+    def body(self, names: dict[str, str]) -> dict:
+        """The machine-readable page (SQS integrations, the ward board)."""
+        a = self.alert
+        body = {k: getattr(a, k) for k in MACHINE_FIELDS}
+        body.update(page_id=self.page_id, hospital=hospital_words(a.hospital_id, names), text=self.line(),
+                    ts=iso_ms(a.ts_ms), episode_start=iso_ms(a.episode_start_ms),
+                    held=self.held_since_ms is not None)
+        return body
+
+    def email(self, names: dict[str, str]) -> str:
+        """A human-readable e-mail body (the e-mail protocol gets this, not JSON)."""
+        a = self.alert
+        lines = [self.line(), "",
+                 f"Hospital:  {hospital_words(a.hospital_id, names)}",
+                 f"Unit:      {a.unit}",
+                 f"Bed:       {a.bed}",
+                 f"Severity:  {a.severity.upper()}" + (f" (escalated to {a.tier.replace('_', ' ')})" if a.tier else ""),
+                 f"Status:    {a.status}",
+                 f"Raised:    {iso_ms(a.ts_ms)} (reading time)",
+                 f"Episode:   since {iso_ms(a.episode_start_ms)}"]
+        if a.news2_total is not None:
+            lines.append(f"NEWS2:     {a.news2_total}")
+        if a.values:
+            lines.append("Values:    " + ", ".join(f"{k} {v}" for k, v in sorted(a.values.items())))
+        if a.delayed:
+            lines.append("Note:      raised from readings that arrived late")
+        if self.held_since_ms is not None:
+            lines.append(f"Note:      delivery was held from {iso_ms(self.held_since_ms)} (notification service unavailable)")
+        lines += ["", f"Page id {self.page_id}: a repeat of this id is the same page."]
+        return "\n".join(lines)
+
+    def sms(self) -> str:
+        line = self.line()
+        return line if len(line) <= SMS_LIMIT else line[:SMS_LIMIT - 1] + "…"
+
+    def attributes(self) -> dict[str, str]:
+        """What subscription filter policies match on: hospital and unit together, never unit alone."""
+        a = self.alert
+        return {"hospital": a.hospital_id, "unit": a.unit, "severity": a.severity, "status": a.status,
+                "rule": a.rule, "tier": a.tier or "primary", "page_id": self.page_id}
+
+    def sns_request(self, topic_arn: str, names: dict[str, str]) -> dict:
+        """SNS Publish arguments: one message per protocol (JSON for queues, text for e-mail and SMS)."""
+        machine = json.dumps(self.body(names), sort_keys=True)
+        message = {"default": machine, "sqs": machine, "lambda": machine, "https": machine, "http": machine,
+                   "email": self.email(names), "sms": self.sms()}
+        return {"TopicArn": topic_arn, "Subject": self.subject(), "MessageStructure": "json",
+                "Message": json.dumps(message),
+                "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes().items()}}
+
+
+def render(alert: Alert, names: dict[str, str]) -> Page:
+    """The page for an alert: the detector's text with the place spelled out."""
+    where = place_text(alert.hospital_id, alert.unit, alert.bed)
+    words = place_words(alert, names)
+    text = alert.message.replace(where, words, 1) if where in alert.message else f"{words}: {alert.message}"
+    return Page(page_id(alert), alert, one_line(text))

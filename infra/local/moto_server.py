@@ -1,0 +1,46 @@
+"""The local AWS: moto's WSGI application served by hypercorn on 127.0.0.1.
+
+moto's own ``moto.server`` uses Werkzeug's server, which speaks HTTP/1.1 only. The Kinesis
+Client Library's Kinesis client speaks HTTP/2 (prior knowledge, even over plain http), so the
+delivery service could not read the alerts stream from it ("First received frame was not
+SETTINGS"). hypercorn serves the same moto application over HTTP/1.1 and h2c, so boto3, the
+Flink job and the KCL all talk to one moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from hypercorn.middleware import AsyncioWSGIMiddleware
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m infra.local.moto_server")
+    p.add_argument("-p", "--port", type=int, required=True)
+    args = p.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds queue URLs and the like from it
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = AsyncioWSGIMiddleware(DomainDispatcherApplication(create_backend_app), max_body_size=64 * 1024 * 1024)
+    config = Config()
+    config.bind = [f"127.0.0.1:{args.port}"]  # never beyond loopback
+    config.accesslog = None
+    config.keep_alive_timeout = 75
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, config, shutdown_trigger=stop.wait)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
