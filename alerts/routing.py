@@ -61,3 +61,12 @@ class Router:
 
 def hospital_names(cfg: Config) -> dict[str, str]:
     return {str(k): str(v) for k, v in json.loads(cfg["delivery.hospital.names"]).items()}
+
+
+def filter_policy(hospital: str, units: list[str] | tuple[str, ...], **more: list[str]) -> dict[str, list[str]]:
+    """An SNS subscription filter policy on hospital and unit together (bed and unit names repeat
+    across hospitals, so a unit alone would deliver every hospital's pages). The CDK app and the
+    tests build their subscriptions with this."""
+    if not hospital or not units:
+        raise ValueError("a subscription filters on one hospital and at least one of its units")
+    return {"hospital": [hospital], "unit": sorted(units), **{k: sorted(v) for k, v in more.items()}}

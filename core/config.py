@@ -73,6 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
             "repeated record never pages twice; empty: duplicates are dropped only within one process."),
     Setting("delivery", "deadletter.queue.url", str, "",
             "SQS queue for alert records that can never be rendered, with the reason; empty: logged only."),
+    Setting("delivery", "sns.endpoint.url", str, "",
+            "Endpoint override for SNS only (a VPC endpoint, or a test's fault-injecting proxy); empty: aws.endpoint.url."),
     Setting("delivery", "retry.max.ms", int, 30000,
             "Longest pause between attempts to deliver a held page (attempts go on until it is delivered)."),
     Setting("delivery", "publish.timeout.ms", int, 5000,
