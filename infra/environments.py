@@ -29,10 +29,17 @@ class Environment:
     athena_results_expire_days: int = 30
     athena_bytes_scanned_limit: int = 10 * 1024**3  # per query
     retain_data: bool = True  # RETAIN buckets, stream, keys, table on stack deletion
-    # Example subscriptions to the alert topic, filtered by message attributes.
+    # Example subscriptions to the alert topic, filtered by message attributes: always on hospital
+    # and unit together (bed and unit names repeat across hospitals).
     pager_severities: tuple[str, ...] = ("critical",)
-    charge_nurse_units: tuple[str, ...] = ("ICU",)
+    pager_wards: tuple[tuple[str, tuple[str, ...]], ...] = (("H01", ("ICU", "ER", "Surgery")),)  # rapid response
+    ward_boards: tuple[tuple[str, str], ...] = (("H01", "ICU"), ("H01", "Ward-A"))  # one queue per board
+    charge_nurse: tuple[str, str] = ("H01", "ICU")  # the e-mail example's hospital and unit
     alert_email: str = ""  # optional email subscription (charge nurse example); empty: none
+    # Escalation tiers with a topic of their own (alerts/routing.py); others go to the main topic.
+    escalation_tiers: tuple[str, ...] = ("charge_nurse", "rapid_response")
+    hospital_names: tuple[tuple[str, str], ...] = ()  # hospital id -> name, for the page text
+    delivery_workers: int = 1  # KCL workers of the delivery service (Fargate tasks)
     ops_email: str = ""  # optional email for operational alarms
     job_lineage: str = "1"  # change when the application is started without a snapshot (README)
     tags: dict[str, str] = field(default_factory=dict)
@@ -42,7 +49,7 @@ ENVIRONMENTS: dict[str, Environment] = {
     "dev": Environment("dev", retain_data=False, lake_expire_days=30, athena_bytes_scanned_limit=1024**3,
                        log_level="INFO", checkpoint_interval_ms=60_000),
     "prod": Environment("prod", stream_retention_hours=168, parallelism=2, autoscaling=True, retain_data=True,
-                        log_level="WARN"),
+                        log_level="WARN", delivery_workers=2),
 }
 
 _OVERRIDABLE = {"stream_mode": str, "shard_count": int, "parallelism": int, "alert_email": str, "ops_email": str,

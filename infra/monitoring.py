@@ -1,7 +1,8 @@
 """CloudWatch alarms (to the ops topic, never the clinical one) and a dashboard for the job.
 
 MSF publishes the Flink metrics and the job's own counters (``flink_app/operators.py``:
-millisBehindLatest, recordsDeadLettered, alertPublishFailures, ...) in the
+millisBehindLatest, recordsDeadLettered, alertsWritten, ...); the delivery service's alarms are in
+``infra/delivery.py`` in the
 ``AWS/KinesisAnalytics`` namespace with the ``Application`` dimension.
 """
 
@@ -42,8 +43,6 @@ ALARMS = (
               "The job is not running: no alerts are raised.", cw.TreatMissingData.BREACHING),
     AlarmRule("DeadLetterGrowth", "recordsDeadLettered", "Sum", 100, 1,
               "More than 100 records dead-lettered in 5 minutes: a source is sending bad data."),
-    AlarmRule("AlertPublishFailures", "alertPublishFailures", "Sum", 0, 1,
-              "An alert could not be published to SNS after retries: a page may be missing."),
 )
 
 
@@ -74,11 +73,10 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Readings in / enriched", left=[metric("recordsReadFromKinesis", "Sum"),
                                                                 metric("readingsEnriched", "Sum")]),
             cw.GraphWidget(title="Source lag (ms)", left=[metric("millisBehindLatest", "Maximum")]),
-            cw.GraphWidget(title="Alerts", left=[metric("alertsPublished", "Sum"), metric("alertsDeduplicated", "Sum"),
-                                                 metric("alertPublishFailures", "Sum")]),
+            cw.GraphWidget(title="Alerts written to the alerts stream", left=[metric("alertsWritten", "Sum")]),
         )
         dashboard.add_widgets(
-            cw.GraphWidget(title="Alert latency, Kinesis -> SNS (ms)", left=[metric("alertLatencyMs", "Maximum")]),
+            cw.GraphWidget(title="Alert latency, Kinesis -> alerts stream (ms)", left=[metric("alertLatencyMs", "Maximum")]),
             cw.GraphWidget(title="Dead-lettered and late", left=[metric("recordsDeadLettered", "Sum"),
                                                                  metric("lateReadings", "Sum")]),
             cw.GraphWidget(title="Checkpoints and uptime", left=[metric("numberOfFailedCheckpoints", "Sum"),

@@ -2,7 +2,8 @@
 
     KMS keys (data, alerts; rotation on) -> Kinesis stream -> MSF application (FLINK-2_2, the
     zip from `make bundle`) -> curated-lake bucket (Glue tables with partition projection,
-    Athena workgroup) and SNS alert topic (filtered example subscriptions) + DynamoDB alert
+    Athena workgroup) and alerts stream -> delivery service (ECS Fargate, KCL) -> SNS alert
+    topics by tier (example subscriptions filtered on hospital and unit) + DynamoDB page
     ledger; CloudWatch alarms and a dashboard on an ops topic.
 
 The pieces live in small modules (``infra/security.py``, ``storage.py``, ``streaming.py``,
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from infra.alerting import Alerting
 from infra.analytics import Analytics
+from infra.delivery import Delivery
 from infra.environments import Environment, prefix, tags
 from infra.monitoring import Monitoring
 from infra.security import Keys
@@ -35,6 +37,8 @@ class WardWatchStack(cdk.Stack):
         alerting = Alerting(self, "Alerting", env=env_settings, name=name, keys=keys, removal=removal)
         streaming = Streaming(self, "Streaming", env=env_settings, name=name, keys=keys, storage=storage,
                               alerting=alerting, bundle_path=bundle_path, removal=removal)
+        self.delivery = Delivery(self, "Delivery", env=env_settings, name=name, keys=keys, alerting=alerting,
+                                 removal=removal)
         self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
                                    removal=removal)
         Monitoring(self, "Monitoring", env=env_settings, name=name, keys=keys, streaming=streaming,
@@ -45,4 +49,5 @@ class WardWatchStack(cdk.Stack):
         cdk.CfnOutput(self, "ApplicationName", value=streaming.application_name)
         cdk.CfnOutput(self, "LakeBucket", value=storage.lake.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=alerting.topic.topic_arn)
+        cdk.CfnOutput(self, "AlertStreamName", value=alerting.stream.stream_name)
         cdk.CfnOutput(self, "AthenaWorkGroup", value=self.analytics.workgroup_name)

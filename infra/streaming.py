@@ -28,14 +28,13 @@ RUNTIME = "FLINK-2_2"
 DEPENDENCY_DIR = "dep/"  # inside the zip; infra/bundle.py puts the Python dependencies there
 
 
-def job_settings(env: Environment, *, region: str, stream: str, topic_arn: str, ledger: str, lake_uri: str) -> dict:
+def job_settings(env: Environment, *, region: str, stream: str, alerts_stream: str, lake_uri: str) -> dict:
     """The job settings this deployment sets (everything else keeps the job's default)."""
     return {
         "aws.region": region,
         "source.stream.name": stream,
         "source.initial.position": "TRIM_HORIZON",  # a new application reads what is retained: nothing lost
-        "alerts.topic.arn": topic_arn,
-        "alerts.ledger.table": ledger,
+        "alerts.stream.name": alerts_stream,
         "lake.path": lake_uri,
         "job.parallelism": env.parallelism,
         "job.lineage": f"{env.name}-{env.job_lineage}",
@@ -80,18 +79,14 @@ class Streaming(Construct):
 
         self.role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal(
             "kinesisanalytics.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
-            description="WardWatch MSF job: read the stream, write the lake, publish alerts")
+            description="WardWatch MSF job: read the stream, write the lake and the alerts stream")
         self.stream.grant_read(self.role)  # GetRecords, GetShardIterator, DescribeStream*, ListShards + kms:Decrypt
         self.role.add_to_policy(iam.PolicyStatement(actions=["kinesis:ListShards", "kinesis:DescribeStreamSummary"],
                                                     resources=[self.stream.stream_arn]))
         self.bundle.grant_read(self.role)
         storage.lake.grant_read_write(self.role)  # Parquet files and the commit journal (+ data key)
         storage.lake.grant_delete(self.role)  # recover() deletes files of flushes a restore replays
-        alerting.topic.grant_publish(self.role)  # + alerts key
-        self.role.add_to_policy(iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            resources=[alerting.ledger.table_arn]))
-        keys.data.grant_encrypt_decrypt(self.role)  # the ledger table's key
+        alerting.stream.grant_write(self.role)  # PutRecords to the alerts stream (+ data key); no SNS, no ledger
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["logs:PutLogEvents", "logs:DescribeLogStreams"],
             resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"]))
@@ -100,7 +95,7 @@ class Streaming(Construct):
             resources=[f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"]))
 
         settings = job_settings(env, region=stack.region, stream=self.stream.stream_name,
-                                topic_arn=alerting.topic.topic_arn, ledger=alerting.ledger.table_name,
+                                alerts_stream=alerting.stream.stream_name,
                                 lake_uri=f"s3://{storage.lake.bucket_name}/lake")
         self.application_name = f"{name}-job"
         self.application = msf.CfnApplication(

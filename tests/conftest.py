@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -11,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.local.stack import MotoServer, use_local_credentials  # noqa: E402
+from infra.local.stack import MotoServer, delivery_settings, use_local_credentials  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +30,48 @@ def moto_endpoint(tmp_path_factory) -> str:
 def unique() -> str:
     """A short unique suffix, so tests sharing the server never share a resource."""
     return uuid.uuid4().hex[:8]
+
+
+class DeliveryService:
+    """``python -m alerts`` in its own process group, so SIGKILL takes the daemon and its processors."""
+
+    def __init__(self, res, tmp: Path, **settings: str):
+        self.tmp = tmp
+        # Its own KCL application (lease table) per test: one moto serves the whole session.
+        settings.setdefault("delivery.application.name", f"delivery-{res.alerts_stream}")
+        self.status_file = tmp / "status" / "status.json"
+        groups: dict[str, dict[str, str]] = {}
+        all_settings = delivery_settings(res, **{"delivery.status.file": str(self.status_file),
+                                                 "delivery.failover.ms": "3000", "delivery.idle.ms": "200",
+                                                 "delivery.retry.max.ms": "2000", **settings})
+        for name, value in all_settings.items():
+            group, _, key = name.partition(".")
+            groups.setdefault(group, {})[key] = value
+        self.config = tmp / "delivery-config.json"
+        self.config.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
+        self.status_file.parent.mkdir(exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.tmp / f"delivery-{self.starts}.log", "wb")  # noqa: SIM115 (the child keeps it)
+        self.proc = subprocess.Popen([sys.executable, "-m", "alerts", "--work-dir", str(self.tmp / "work"),
+                                      "--config", str(self.config)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
+        log.close()
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self) -> str:
+        return (self.tmp / f"delivery-{self.starts}.log").read_text(errors="replace")[-3000:]

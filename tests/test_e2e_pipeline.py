@@ -1,4 +1,5 @@
-"""End to end: moto server, Kinesis, the real PyFlink job (thread mode), SNS -> SQS, Parquet.
+"""End to end: moto server, Kinesis, the real PyFlink job (thread mode), the alerts stream, the
+real delivery service (KCL MultiLangDaemon, ``python -m alerts``), SNS -> SQS pager, Parquet.
 
 Run twice: on the embedded mini-cluster (one JVM, as ``make run``) and on a local session
 cluster of two TaskManager JVMs with parallelism 2 (``job.taskmanagers=2``, as the benchmark
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from conftest import DeliveryService
 
 from core import aws
 from core.kpl import aggregate
@@ -140,7 +142,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     config.write_text(json.dumps([
         {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
         {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
-        {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn}},
+        {"PropertyGroupId": "alerts", "PropertyMap": {"stream.name": res.alerts_stream}},
         {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
         {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "2000"}},
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
@@ -148,6 +150,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                                                     "taskmanagers": str(taskmanagers),
                                                     "cluster.dir": str(tmp_path / "cluster")}},
     ]))
+    delivery = DeliveryService(res, tmp_path, **{"delivery.hospital.names": json.dumps({"H01": "Northgate General"})})
+    delivery.start()
     log = tmp_path / "job.log"
     with open(log, "wb") as out:
         job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
@@ -166,13 +170,14 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
             if done:
                 break
         # Issue 13: the job, its Flink JVMs and PyFlink's servers listen on loopback only.
-        ports = listening(job.pid)
+        ports = listening(job.pid) + listening(delivery.proc.pid)
         assert ports and all(p.startswith(("127.0.0.1:", "::1:")) for p in ports), ports
         time.sleep(3)  # anything extra (a duplicate, a second alert) would show up now
         pages += receive_pages(sqs, res.queue_url, wait_s=1)
     finally:
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(60)
+        delivery.stop()
     # The session cluster's JVMs (their PIDs in the files flink-console.sh writes) end with the job.
     cluster_pids = [int(line) for f in (tmp_path / "cluster").glob("*/*.pid") for line in f.read_text().split()]
     assert len(cluster_pids) == (0 if taskmanagers == 1 else 3)
@@ -205,14 +210,16 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert len(pages) == 1, pages
     page = pages[0]
     assert page["attributes"] == {"severity": "critical", "rule": "spo2_low", "status": "open", "hospital": "H01",
-                                  "unit": "ICU", "tier": "primary"}
+                                  "unit": "ICU", "tier": "primary", "page_id": page["alert"]["page_id"]}
     since = time.strftime("%H:%M", time.gmtime((base + 20_000) / 1000))
-    assert page["alert"]["message"] == f"CRITICAL H01 ICU bed ICU-03: SpO2 82% (limit <85) since {since}Z"
+    assert page["alert"]["text"] == \
+        f"CRITICAL Northgate General (H01), ICU, bed ICU-03: SpO2 82% (limit <85) since {since}Z"
+    assert page["subject"] == page["alert"]["text"] and page["alert"]["hospital"] == "Northgate General (H01)"
     assert page["alert"]["bed"] == "ICU-03" and "patient_id" not in page["alert"]
 
     alerts = read_table(lake, "alerts")
     assert len(alerts) == 1
-    assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["published"] is True
+    assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["streamed"] is True
     assert alerts[0]["patient_id"] == "P-3"
 
     every_dead = read_table(lake, "dead_letter")

@@ -108,7 +108,9 @@ def test_buckets_are_private_encrypted_versioned_logged_and_tls_only(dev):
 
 
 # X-Ray trace segments have no resource-level permissions: "*" is the only valid resource.
-STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# Actions AWS offers no resource-level permission for. ecr:GetAuthorizationToken is on the delivery
+# task's execution role (ECS pulls the image with it); the task role itself has no "*" resource.
+STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken"}
 
 
 def test_iam_is_least_privilege(dev):
@@ -123,6 +125,34 @@ def test_iam_is_least_privilege(dev):
     principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert principal["Principal"] == {"Service": "kinesisanalytics.amazonaws.com"}
     assert "aws:SourceAccount" in json.dumps(principal["Condition"])
+
+
+def _role_actions(t, role_prefix: str) -> set[str]:
+    out = set()
+    for policy in resources(t, "AWS::IAM::Policy").values():
+        if any(r["Ref"].startswith(role_prefix) for r in policy["Properties"]["Roles"]):
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+                out |= set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    return out
+
+
+def test_the_job_no_longer_pages_and_the_delivery_service_only_reads_and_pages(dev):
+    t, _ = dev
+    job = _role_actions(t, "StreamingJobRole")
+    assert not any(a.startswith(("sns:", "dynamodb:")) for a in job), job  # it writes the alerts stream instead
+    assert "kinesis:PutRecords" in job
+    delivery = _role_actions(t, "DeliveryTaskRole")
+    assert "sns:Publish" in delivery and "sqs:SendMessage" in delivery and "kinesis:GetRecords" in delivery
+    assert not any(a.startswith(("s3:", "kinesis:Put", "cloudwatch:", "logs:")) for a in delivery), delivery
+    service = next(iter(resources(t, "AWS::ECS::Service").values()))["Properties"]
+    assert service["DesiredCount"] == 1 and service["LaunchType"] == "FARGATE"
+    task = next(iter(resources(t, "AWS::ECS::TaskDefinition").values()))["Properties"]
+    [container] = task["ContainerDefinitions"]
+    assert container["ReadonlyRootFilesystem"] is True and container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert container["Command"][::2] == ["--set"] * (len(container["Command"]) // 2)
+    [log] = [g for g in resources(t, "AWS::Logs::LogGroup").values()
+             if g["Properties"].get("LogGroupName") == "wardwatch-dev-delivery"]
+    assert "KmsKeyId" in log["Properties"] and log["Properties"]["RetentionInDays"] > 0
 
 
 def test_msf_application_runs_the_bundle_with_the_jobs_own_settings(dev):
@@ -141,32 +171,48 @@ def test_msf_application_runs_the_bundle_with_the_jobs_own_settings(dev):
     flat = {f"{g}.{k}": (v if isinstance(v, str) else "token") for g, m in groups.items() for k, v in m.items()}
     cfg_ = Config(flat)
     assert cfg_["job.lineage"] == "dev-1" and cfg_["source.stream.name"] != ""
-    assert {"alerts.topic.arn", "alerts.ledger.table", "lake.path", "aws.region"} <= set(flat)
+    assert {"alerts.stream.name", "lake.path", "aws.region"} <= set(flat)
     t.resource_count_is("AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption", 1)
 
 
-def test_alert_topic_subscriptions_filter_by_severity_and_unit(dev, prod):
+def test_every_subscription_filters_on_hospital_and_unit_together(dev, prod):
+    """Issue 14: the ward-board queue and the charge nurse's e-mail filtered on unit only, so one
+    hospital's ICU nurse received every hospital's ICU pages."""
+    for t, _ in (dev, prod):
+        subscriptions = resources(t, "AWS::SNS::Subscription")
+        assert subscriptions
+        for sub in subscriptions.values():
+            policy = sub["Properties"]["FilterPolicy"]
+            assert len(policy["hospital"]) == 1 and policy["unit"], policy
     t, _ = dev
     t.has_resource_properties("AWS::SNS::Subscription", {
-        "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"severity": ["critical"]}})
+        "Protocol": "sqs", "RawMessageDelivery": True,
+        "FilterPolicy": {"hospital": ["H01"], "unit": ["ER", "ICU", "Surgery"], "severity": ["critical"]}})
     t.has_resource_properties("AWS::SNS::Subscription", {
-        "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"unit": ["ICU"]}})
-    t.resource_count_is("AWS::SNS::Subscription", 2)  # no email configured in dev
+        "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"hospital": ["H01"], "unit": ["ICU"]}})
+    # 3 queues (pager, two ward boards) on 3 topics (main, charge nurse tier, rapid response tier); no e-mail in dev
+    t.resource_count_is("AWS::SNS::Subscription", 9)
     p, _ = prod
     p.has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "email", "Endpoint": "charge.nurse@example.org",
-        "FilterPolicy": {"unit": ["ICU"], "severity": ["urgent", "critical"]}})
+        "FilterPolicy": {"hospital": ["H01"], "unit": ["ICU"], "severity": ["critical", "urgent"]}})
 
 
 def test_alarms_go_to_the_ops_topic_and_a_dashboard_exists(dev):
     t, _ = dev
     alarms = resources(t, "AWS::CloudWatch::Alarm")
     names = {a["Properties"]["AlarmName"] for a in alarms.values()}
-    assert names == {f"wardwatch-dev-{r.id}" for r in ALARMS}
+    delivery = {"PagesHeld", "UndeliverableAlerts", "AlertStreamIteratorAge"}
+    assert names == {f"wardwatch-dev-{r}" for r in [a.id for a in ALARMS] + sorted(delivery)}
     ops = next(k for k, v in resources(t, "AWS::SNS::Topic").items() if v["Properties"]["TopicName"] == "wardwatch-dev-ops")
     for a in alarms.values():
         assert a["Properties"]["AlarmActions"] == [{"Ref": ops}]
-        assert a["Properties"]["Namespace"] == "AWS/KinesisAnalytics"
+        if a["Properties"]["AlarmName"].split("wardwatch-dev-")[1] not in delivery:
+            assert a["Properties"]["Namespace"] == "AWS/KinesisAnalytics"
+    held = next(a for a in alarms.values() if a["Properties"]["AlarmName"] == "wardwatch-dev-PagesHeld")["Properties"]
+    assert (held["Namespace"], held["MetricName"], held["Threshold"]) == ("WardWatch/Delivery", "HeldPages", 0)
+    t.has_resource_properties("AWS::Logs::MetricFilter", {"MetricTransformations": [
+        {"MetricNamespace": "WardWatch/Delivery", "MetricName": "HeldPages", "MetricValue": "$.held_pages"}]})
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 
@@ -299,7 +345,9 @@ def test_supported_resources_deploy_to_moto(dev):
         assert algorithms == ["AES256", "aws:kms", "aws:kms"]
         sns = client("sns")
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
-        assert sorted(t.rsplit(":", 1)[1] for t in topics) == ["wardwatch-dev-alerts", "wardwatch-dev-ops"]
+        assert sorted(t.rsplit(":", 1)[1] for t in topics) == [
+            "wardwatch-dev-alerts", "wardwatch-dev-alerts-charge-nurse", "wardwatch-dev-alerts-rapid-response",
+            "wardwatch-dev-ops"]
         assert all(sns.get_topic_attributes(TopicArn=t)["Attributes"].get("KmsMasterKeyId") for t in topics)
         sqs = client("sqs")
         for url in sqs.list_queues()["QueueUrls"]:
@@ -308,5 +356,5 @@ def test_supported_resources_deploy_to_moto(dev):
         [role] = [r["RoleName"] for r in iam.list_roles()["Roles"] if "JobRole" in r["RoleName"]]
         assert iam.list_role_policies(RoleName=role)["PolicyNames"]
         ddb = client("dynamodb")
-        assert ddb.describe_table(TableName="wardwatch-dev-alert-ledger")["Table"]["KeySchema"] == [
-            {"AttributeName": "alert_id", "KeyType": "HASH"}]
+        assert ddb.describe_table(TableName="wardwatch-dev-page-ledger")["Table"]["KeySchema"] == [
+            {"AttributeName": "page_id", "KeyType": "HASH"}]
