@@ -1,7 +1,7 @@
 """`make bundle`: the zip Managed Service for Apache Flink runs.
 
     main.py                  kinesis.analytics.flink.run.options: python=main.py
-    flink_app/, alerts/      the job's packages
+    core/, flink_app/        the job's packages
     dep/                     Python dependencies for MSF's Python (3.12) on manylinux x86_64
                              (run options: pyFiles=dep/); MSF cannot pip-install at start
 
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 BUNDLE = DIST / "wardwatch-msf.zip"
-PACKAGES = ("core", "flink_app", "alerts")
+PACKAGES = ("core", "flink_app")  # the delivery service (alerts/) is not part of the job
 # What the job imports beyond the standard library and PyFlink's own dependencies.
 DEPENDENCIES = ("orjson", "boto3", "botocore", "s3transfer", "jmespath", "urllib3")
 MSF_PYTHON = "3.12"  # the Python of the FLINK-2_2 runtime (DESIGN.md)

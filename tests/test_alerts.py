@@ -103,3 +103,14 @@ def test_a_filter_policy_never_filters_on_unit_alone():
         filter_policy("", ["ICU"])
     assert filter_policy("H01", ["Ward-A", "ICU"], severity=["critical"]) == {
         "hospital": ["H01"], "unit": ["ICU", "Ward-A"], "severity": ["critical"]}
+
+
+def test_the_pager_integration_shows_a_repeated_page_id_once():
+    from infra.local.stack import PageDeduplicator
+
+    dedup = PageDeduplicator(capacity=2)
+    page = {"alert": {"page_id": "p1"}, "attributes": {"page_id": "p1"}}
+    assert dedup.first_time(page) and not dedup.first_time(page) and dedup.repeats == 1
+    for pid in ("p2", "p3"):
+        assert dedup.first_time({"alert": {"page_id": pid}, "attributes": {}})
+    assert dedup.first_time(page)  # forgotten past its capacity (the ledger covers older repeats)
