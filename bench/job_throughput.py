@@ -8,7 +8,7 @@
    (sampled every 0.5 s): end to end, start-up excluded.
 2. Latency: with the job caught up, readings stream in live at --live-rate, with a critical
    SpO2 reading (alerts with no persistence delay) every second; latency = SNS publish time
-   (alerts.publish_ts) - arrival in Kinesis (vitals.arrival_ts) of the reading that raised it.
+   (alerts.streamed_ts, on the alerts stream) - arrival in Kinesis (vitals.arrival_ts) of the reading that raised it.
 3. Where the time goes: the same per-reading Python work (decode, carry-forward, enrich,
    detect) timed alone in one process, against the job's per-reading cost.
 
@@ -126,7 +126,7 @@ def main() -> None:
         config.write_text(json.dumps([
             {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
             {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
-            {"PropertyGroupId": "alerts", "PropertyMap": {"topic.arn": res.topic_arn, "ledger.table": res.ledger_table}},
+            {"PropertyGroupId": "alerts", "PropertyMap": {"stream.name": res.alerts_stream}},
             {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "1000"}},
             {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(work / "chk"), "cluster.dir": str(work / "cluster"),
                                                        "taskmanagers": str(args.taskmanagers)}},
@@ -193,8 +193,8 @@ def main() -> None:
                 time.sleep(1)
             vit = {r["patient_id"]: r for r in table(lake, "vitals", ["patient_id", "arrival_ts", "processed_ts"])
                    if r["patient_id"].startswith("L-")}
-            lat = sorted((a["publish_ts"] - vit[a["patient_id"]]["arrival_ts"]).total_seconds()
-                         for a in alerts if a["publish_ts"] is not None and a["patient_id"] in vit)
+            lat = sorted((a["streamed_ts"] - vit[a["patient_id"]]["arrival_ts"]).total_seconds()
+                         for a in alerts if a["streamed_ts"] is not None and a["patient_id"] in vit)
         finally:
             if job.poll() is None:
                 os.killpg(job.pid, signal.SIGTERM)

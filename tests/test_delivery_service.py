@@ -4,17 +4,14 @@ the SQS pager queue.
 
 - Killed with SIGKILL mid-stream, twice: every page is delivered; any repeat carries the same
   page id and the pager integration (``PageDeduplicator``) drops it.
-- SNS failing (a fault-injecting proxy on 127.0.0.1 in front of moto's SNS) for longer than any
+- SNS failing (``infra/local/faults.py``, a fault-injecting proxy on 127.0.0.1 in front of moto's SNS) for longer than any
   retry budget: no page is dropped, the held count shows, and when SNS is back every held page
   is delivered, marked held with its original time.
 """
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from alerts.consumer import read_status
 from alerts.render import page_id
 from core import aws
 from core.schema.events import Alert, encode
-from flink_app.local_cluster import free_port
+from infra.local.faults import FaultProxy
 from infra.local.stack import PageDeduplicator, create_resources, receive_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,51 +91,11 @@ def test_sigkill_twice_mid_stream_loses_no_page_and_repeats_carry_the_same_id(mo
     assert repeats == dedup.repeats
 
 
-class FaultySns(http.server.ThreadingHTTPServer):
-    """A proxy on 127.0.0.1 in front of moto's SNS that answers 503 while ``failing`` is set."""
-
-    def __init__(self, upstream: str):
-        self.upstream = upstream
-        self.failing = threading.Event()
-        self.refused = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.failing.is_set():
-                    outer.refused += 1
-                    payload = (b'<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>'
-                               b'<Message>injected outage</Message></Error></ErrorResponse>')
-                    self.send_response(503)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                request = urllib.request.Request(outer.upstream + self.path, data=body, method="POST",
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    data = resp.read()
-                    self.send_response(resp.status)
-                    for k, v in resp.getheaders():
-                        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                            self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", free_port()), Handler)
-
-
 def test_sns_outage_longer_than_any_retry_budget_holds_pages_and_delivers_all_later(moto_endpoint, unique, tmp_path):
     res = create_resources(moto_endpoint, stream_name=f"v-{unique}", topic_name=f"o-{unique}", queue_name=f"po-{unique}")
-    proxy = FaultySns(res.endpoint)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = FaultProxy(res.endpoint).__enter__()
     sqs = aws.client("sqs", res.region, res.endpoint)
-    service = Service(res, tmp_path, **{"delivery.sns.endpoint.url": f"http://127.0.0.1:{proxy.server_address[1]}"})
+    service = Service(res, tmp_path, **{"delivery.sns.endpoint.url": proxy.endpoint})
     before = [alert(i) for i in range(20)]
     during = [alert(i) for i in range(20, 80)]
     dedup = PageDeduplicator()
@@ -162,7 +119,7 @@ def test_sns_outage_longer_than_any_retry_budget_holds_pages_and_delivers_all_la
         after = read_status(str(service.status_file))
     finally:
         service.stop()
-        proxy.shutdown()
+        proxy.__exit__()
     ids = [p["attributes"]["page_id"] for p in received]
     assert sorted(ids) == sorted(page_id(a) for a in before + during)  # every page, none twice
     late = [p for p in received if p["attributes"]["page_id"] in {page_id(a) for a in during}]

@@ -14,13 +14,13 @@ import json
 import tempfile
 
 import pyarrow.parquet as pq
-from alerts.publish import sns_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.render import render
 from core.detect import PatientState, alert_row
 from core.patient_path import PatientPath, default_settings
-from core.schema.events import InvalidRecord, decode
+from core.schema.events import InvalidRecord, decode, decode_alert, encode
 from core.windows import PatientMinute, WindowSet
 from flink_app.io.lake import LakeWriter, to_tuples
 from flink_app.operators import dead_letter_row
@@ -92,8 +92,9 @@ def run_stages(path: PatientPath, payloads: list[bytes], lake: LakeWriter, n: in
             if acc is not None:
                 acc.add(row)
         for alert in alerts:
-            message = sns_message(alert)
-            assert not any(ord(c) < 32 for c in message.get("Subject", "")), message["Subject"]
+            # Every alert the job raises crosses the alerts stream and renders to a valid SNS request.
+            message = render(decode_alert(encode(alert)), {}).sns_request("arn:t", {})
+            assert not any(ord(c) < 32 for c in message["Subject"]) and len(message["Subject"]) < 100, message["Subject"]
             rows["alerts"].append(alert_row(alert))
     for ws in windows.values():
         rows["vitals_1m"] += [acc.row() for acc in ws.due(NOW + 86_400_000, NOW + 86_400_000)]
