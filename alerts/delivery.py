@@ -32,6 +32,7 @@ from core.schema.events import InvalidRecord, decode_alert
 
 log = logging.getLogger("wardwatch.delivery")
 RECENT_IDS = 50_000  # page ids delivered by this process, dropped without asking the ledger
+LEDGER_PROBE_MS = 5_000
 
 
 class LedgerUnavailable(RuntimeError):
@@ -100,6 +101,8 @@ class Delivery:
     _down: dict = field(default_factory=dict)  # topic -> (consecutive failures, next attempt ms)
     _recent: OrderedDict = field(default_factory=OrderedDict)
     _unmarked: dict = field(default_factory=dict)  # page id -> message id, to write once the ledger is back
+    _ledger_failing: bool = False
+    _ledger_failed_ms: int = 0
 
     # ---- records in -------------------------------------------------------------------------
     def accept(self, position: tuple[int, int], data: bytes) -> None:
@@ -123,12 +126,11 @@ class Delivery:
             self.counts.duplicates_dropped += 1
             return
         claim = "new"
-        if self.ledger is not None:
+        if self.ledger is not None and self._ledger_probe_due():
             try:
                 claim = self.ledger.claim(page.page_id)
             except LedgerUnavailable as exc:
-                self.counts.ledger_errors += 1
-                log.warning("ledger unavailable, paging without it: %s", exc)
+                self._ledger_down(exc)
                 claim = "unknown"
         if claim == "delivered":
             self.counts.duplicates_dropped += 1
@@ -175,12 +177,29 @@ class Delivery:
     def _mark(self, pid: str, message_id: str) -> None:
         if self.ledger is None:
             return
+        if not self._ledger_probe_due():
+            self._unmarked[pid] = message_id  # down a moment ago: do not wait on it for every page
+            return
         try:
             self.ledger.mark_delivered(pid, message_id)
             self._unmarked.pop(pid, None)
-        except LedgerUnavailable:
-            self.counts.ledger_errors += 1
+            if self._ledger_failing:
+                self._ledger_failing = False
+                log.warning("ledger answers again; %d page(s) still to mark", len(self._unmarked))
+        except LedgerUnavailable as exc:
+            self._ledger_down(exc)
             self._unmarked[pid] = message_id
+
+    def _ledger_probe_due(self) -> bool:
+        """While the ledger is down, ask it again only every few seconds (pages go out meanwhile)."""
+        return not self._ledger_failing or self.clock_ms() - self._ledger_failed_ms >= LEDGER_PROBE_MS
+
+    def _ledger_down(self, exc: Exception) -> None:
+        self.counts.ledger_errors += 1
+        self._ledger_failed_ms = self.clock_ms()
+        if not self._ledger_failing:  # said once per outage, not once per page
+            self._ledger_failing = True
+            log.warning("ledger unavailable, paging without it (repeats carry the same page id): %s", exc)
 
     # ---- time passing -----------------------------------------------------------------------
     def retry_due(self) -> None:

@@ -114,3 +114,16 @@ def test_the_pager_integration_shows_a_repeated_page_id_once():
     for pid in ("p2", "p3"):
         assert dedup.first_time({"alert": {"page_id": pid}, "attributes": {}})
     assert dedup.first_time(page)  # forgotten past its capacity (the ledger covers older repeats)
+
+
+def test_an_unrenderable_record_reaches_the_undeliverable_queue_with_its_reason(res):
+    import base64
+
+    from alerts.consumer import DeadLetterQueue
+
+    sqs = aws.client("sqs", res.region, res.endpoint)
+    DeadLetterQueue(sqs, res.dead_letter_url)(b"\xff not an alert", "not JSON: invalid")
+    [msg] = sqs.receive_message(QueueUrl=res.dead_letter_url, MessageAttributeNames=["All"])["Messages"]
+    body = json.loads(msg["Body"])
+    assert body["reason"] == "not JSON: invalid" and base64.b64decode(body["record_base64"]) == b"\xff not an alert"
+    assert msg["MessageAttributes"]["reason"]["StringValue"] == "not JSON: invalid"
