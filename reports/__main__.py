@@ -42,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
         print(f"reports: no lake at {args.lake} (run `make run` first, or pass --lake)", file=sys.stderr)
         return 2
+    engine = LocalAthena(args.lake, endpoint_url=args.endpoint_url)
+    days = engine.days()
+    if day not in days:  # 27 empty CSVs would look like a quiet day; an absent day is not one
+        listed = ", ".join(days[-14:]) if days else "none (the lake is empty)"
+        print(f"reports: the lake {args.lake} has no data for {day}; days with data: {listed}", file=sys.stderr)
+        return 1
     out = Path(args.out) / day
     out.mkdir(parents=True, exist_ok=True)
-    engine = LocalAthena(args.lake, endpoint_url=args.endpoint_url)
     results = []
     for i, report in enumerate(chosen, 1):
         t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 """The report catalogue: one Athena (Trino) SQL file per report in ``reports/sql/``.
 
-Each file starts with ``-- title:`` and ``-- source:`` comments. Queries take one parameter,
+Each file starts with ``-- title:``, ``-- source:`` and ``-- chart:`` comments (``reports/chart.py``
+says what a chart line declares). Queries take one parameter,
 the report day, written ``${day}`` (YYYY-MM-DD, UTC) and filter the ``dt`` partition with it,
 so each report reads only the partitions it needs. No engine import here.
 """
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from reports.chart import ChartSpec, parse_spec
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DAY = "${day}"
 
@@ -22,6 +25,8 @@ class Report:
     title: str
     source: str
     sql: str  # Athena SQL with ${day}
+    chart: ChartSpec | None = None
+    chart_note: str = ""  # why a report has no chart
 
     def for_day(self, day: str) -> str:
         return self.sql.replace(DAY, check_day(day))
@@ -43,10 +48,16 @@ def load(directory: Path = SQL_DIR) -> list[Report]:
     reports = []
     for path in sorted(directory.glob("*.sql")):
         text = path.read_text()
-        meta = dict(re.findall(r"^-- (title|source): (.+)$", text, flags=re.M))
-        if "title" not in meta:
-            raise ValueError(f"{path.name}: first lines must include '-- title: ...'")
-        reports.append(Report(path.stem, meta["title"].strip(), meta.get("source", "").strip(), text.strip()))
+        meta = dict(re.findall(r"^-- (title|source|chart): (.+)$", text, flags=re.M))
+        for key in ("title", "chart"):
+            if key not in meta:
+                raise ValueError(f"{path.name}: first lines must include '-- {key}: ...'")
+        try:
+            spec = parse_spec(meta["chart"])
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from None
+        note = "" if spec else meta["chart"].strip().removeprefix("none").strip(" ()")
+        reports.append(Report(path.stem, meta["title"].strip(), meta.get("source", "").strip(), text.strip(), spec, note))
     return reports
 
 

@@ -7,6 +7,7 @@ partition projection does on Athena. Sessions run in UTC, like Athena.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -58,6 +59,11 @@ class LocalAthena:
             empty = pa.schema([*TABLES[table], pa.field("dt", pa.string()), pa.field("hour", pa.int32())]).empty_table()
             self.con.register(f"_{table}_empty", empty)
             self.con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM _{table}_empty")
+
+    def days(self) -> list[str]:
+        """The days (``dt`` partitions) that hold data in any table, oldest first."""
+        files = self.con.execute(f"SELECT file FROM glob('{self.lake}/*/dt=*/*/*.parquet')").fetchall()
+        return sorted({m.group(1) for (f,) in files if (m := re.search(r"/dt=(\d{4}-\d{2}-\d{2})/", f))})
 
     def sql_for(self, report: Report, day: str) -> str:
         problems = check(report.sql)

@@ -1,45 +1,36 @@
-"""One self-contained HTML page: every report as a table, with a bar chart where one fits.
+"""One self-contained HTML page: every report as a table, with the chart its SQL file declares.
 
 Charts are matplotlib PNGs inlined as data URIs, so the page opens offline and can be mailed.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import re
 from datetime import UTC, datetime
 
-import matplotlib
+import pyarrow as pa
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-from reports.catalog import Report  # noqa: E402
+from reports.catalog import Report
+from reports.chart import ChartData, chart_data, draw
 
 MAX_ROWS = 200
-MAX_BARS = 20
 
 
-def chart(table: pa.Table) -> str | None:
-    """A horizontal bar chart of the first numeric column against the first text column(s), as a data URI."""
-    labels = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    values = [f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
-    if not labels or not values or table.num_rows == 0:
-        return None
-    rows = table.slice(0, MAX_BARS).to_pylist()
-    names = [" / ".join(str(r[c]) for c in labels[:2]) for r in rows]
-    nums = [r[values[-1]] or 0 for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1))
-    ax.barh(names[::-1], nums[::-1], color="#3b6ea5")
-    ax.set_xlabel(values[-1].replace("_", " "))
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def chart_of(report: Report, table: pa.Table) -> ChartData | None:
+    """What the report's declared chart shows for these rows (None: the report declares no chart)."""
+    return chart_data(table, report.chart, report.title) if report.chart else None
+
+
+def figure(report: Report, table: pa.Table) -> str:
+    """The chart as an <img>, with what it leaves out or why there is none, said in words."""
+    data = chart_of(report, table)
+    if data is None or table.num_rows == 0:  # an empty report says so once, below
+        return ""
+    img = draw(data)
+    caption = data.caption()
+    note = f"<p class=note>{html.escape(caption)}</p>" if caption else ""
+    return (f'<img alt="{html.escape(report.title)}: {html.escape(data.value_name)}" src="{img}">' if img else "") + note
 
 
 def _cell(value) -> str:
@@ -58,8 +49,7 @@ def section(report: Report, table: pa.Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.column_names)
     body = "".join("<tr>" + "".join(_cell(v) for v in row.values()) + "</tr>"
                    for row in table.slice(0, MAX_ROWS).to_pylist())
-    img = chart(table)
-    picture = f'<img alt="{html.escape(report.title)}" src="{img}">' if img else ""
+    picture = figure(report, table)
     more = f"<p class=note>{table.num_rows - MAX_ROWS} more rows in {report.name}.csv</p>" if table.num_rows > MAX_ROWS else ""
     empty = "<p class=note>No rows for this day.</p>" if table.num_rows == 0 else ""
     return (f'<section id="{report.name}"><h2>{html.escape(report.title)}</h2>'
@@ -78,7 +68,8 @@ def dashboards(results: list[tuple[Report, pa.Table]]) -> str:
     boards: dict[str, list[str]] = {}
     for report, table in results:
         board = dashboard_of(report)
-        img = chart(table) if board else None
+        data = chart_of(report, table) if board else None
+        img = draw(data) if data else None
         if img:
             boards.setdefault(board, []).append(
                 f'<figure><img alt="{html.escape(report.title)}" src="{img}">'

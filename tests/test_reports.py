@@ -65,14 +65,16 @@ ENCOUNTERS = [
 ]
 
 
-def vital(pid, unit, mm, spo2, total, band, day=DAY):
+def vital(pid, unit, mm, spo2, total, band, day=DAY, **kw):
     return {"reading_id": f"R-{pid}-{day}-{mm}", "patient_id": pid, "encounter_id": f"E-{pid}", "hospital_id": "H01",
             "unit": unit, "bed": f"{unit}-1", "ts": ms(day, 10, mm), "spo2": spo2, "news2_total": total,
-            "news2_band": band, "processed_ts": ms(day, 10, mm) + 500}
+            "news2_band": band, "processed_ts": ms(day, 10, mm) + 500, **kw}
 
 
 VITALS = [vital("P1", "ICU", 0, 90.0, 7, "high"), vital("P1", "ICU", 1, 88.0, 8, "high"), vital("P1", "ICU", 2, 95.0, 2, "low"),
-          vital("P2", "Ward-A", 30, 93.0, 0, "low"), vital("P1", "ICU", 5, 70.0, 9, "high", day="2026-03-09")]
+          vital("P2", "Ward-A", 30, 93.0, 0, "low"), vital("P1", "ICU", 5, 70.0, 9, "high", day="2026-03-09"),
+          # P3 is on SpO2 scale 2 (prescribed 88-92%): 90% is on target, 86% is low
+          vital("P3", "Resp", 10, 90.0, None, None, spo2_scale=2), vital("P3", "Resp", 11, 86.0, None, None, spo2_scale=2)]
 
 
 def alert(aid, rule, severity, status, mm):
@@ -138,7 +140,7 @@ EXPECTED = {
     "alerts_per_unit_rule": [("H01", "ICU", "spo2_low", "critical", 2), ("H01", "ICU", "news2_urgent", "urgent", 1)],
     "alert_burden": [("H01", "ICU", 1.0, 3, 300.0), ("H01", "Ward-A", 0.5, 0, 0.0)],
     "news2_band_distribution": [("H01", "ICU", "high", 2, 66.7), ("H01", "ICU", "low", 1, 33.3),
-                                ("H01", "Ward-A", "low", 1, 100.0)],
+                                ("H01", "Resp", "not scored", 2, 100.0), ("H01", "Ward-A", "low", 1, 100.0)],
     "hours_in_news2_band": [("H01", "ICU", "high", 0.33, 1), ("H01", "ICU", "low", 0.67, 1), ("H01", "Ward-A", "low", 0.5, 1)],
 }
 
@@ -148,11 +150,13 @@ def test_report_matches_hand_worked_result(engine, name):
     assert rows(engine, name) == EXPECTED[name]
 
 
-def test_low_oxygen_patients(engine):
-    [row] = engine.run(find("low_oxygen_patients"), DAY).to_pylist()
-    assert (row["patient_id"], row["lowest_spo2"], row["readings_below_92"]) == ("P1", 88.0, 2)
-    assert row["first_below"] == datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
-    assert row["last_below"] == datetime(2026, 3, 10, 10, 1, tzinfo=UTC)
+def test_low_oxygen_patients_respects_the_patients_scale(engine):
+    p1, p3 = engine.run(find("low_oxygen_patients"), DAY).to_pylist()[::-1]
+    assert (p1["patient_id"], p1["spo2_scale"], p1["lowest_spo2"], p1["readings_below_target"]) == ("P1", 1, 88.0, 2)
+    assert p1["first_below"] == datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    assert p1["last_below"] == datetime(2026, 3, 10, 10, 1, tzinfo=UTC)
+    # scale 2: 90% is inside the prescribed 88-92% and is not counted; 86% is
+    assert (p3["patient_id"], p3["spo2_scale"], p3["lowest_spo2"], p3["readings_below_target"]) == ("P3", 2, 86.0, 1)
 
 
 def test_sickest_patients_now(engine):
@@ -160,11 +164,17 @@ def test_sickest_patients_now(engine):
     assert got == [("P1", 2, "low"), ("P2", 0, "low")]  # the latest score, not the day's worst
 
 
-def test_data_freshness(engine):
-    got = {r["table_name"]: r["newest"] for r in engine.run(find("data_freshness"), DAY).to_pylist()}
-    assert got["vitals"] == datetime(2026, 3, 10, 10, 30, 0, 500000, tzinfo=UTC)
-    assert got["alerts"] == datetime(2026, 3, 10, 10, 50, tzinfo=UTC)
-    assert got["dead_letter"] is None  # no rows: the table still answers
+def test_data_freshness_gives_the_lag_of_every_table_on_one_clock(engine):
+    got = {r["table_name"]: r for r in engine.run(find("data_freshness"), DAY).to_pylist()}
+    assert got["vitals"]["newest"] == datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # event time, not processing time
+    assert got["alerts"]["newest"] == datetime(2026, 3, 10, 10, 50, tzinfo=UTC)
+    assert got["vitals_1m"]["newest"] == datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
+    checked = {r["checked_at"] for r in got.values()}
+    assert len(checked) == 1  # one clock for every table
+    [now] = checked
+    for name in ("vitals", "alerts", "vitals_1m"):
+        assert got[name]["lag_s"] == pytest.approx((now - got[name]["newest"]).total_seconds(), abs=0.1)
+    assert got["dead_letter"]["newest"] is None and got["dead_letter"]["lag_s"] is None  # no rows: the table still answers
 
 
 def test_every_report_is_covered_and_passes_the_dialect_lint():
@@ -284,3 +294,108 @@ def test_same_reports_over_the_lake_on_moto_s3(moto_endpoint, unique):
     s3_engine = LocalAthena(f"s3://{bucket}/lake", endpoint_url=moto_endpoint)
     for name in ("emergency_outcomes", "er_wait_vs_department", "alert_burden", "top_medications"):
         assert rows(s3_engine, name) == EXPECTED[name]
+
+
+# --- charts: each report declares its label, value and series columns (reports/chart.py) ---
+
+# What each chart must plot, from its title: the column guessed before was wrong in 10 of 17.
+CHART_VALUE = {
+    "top_visit_reasons": "admissions", "patients_by_department": "patients", "top_medications": "patients",
+    "bed_type_usage": "admissions", "treatment_duration_by_reason": "avg_treatment_minutes",
+    "insurance_by_payment": "amount", "critical_by_department": "critical_cases",
+    "low_oxygen_patients": "readings_below_target", "critical_load_per_doctor": "critical_patients",
+    "branch_totals": "admissions,critical", "longest_stays": "length_of_stay_days", "emergency_outcomes": "avg_stay_days",
+    "uninsured_by_branch": "uninsured_patients", "stay_by_bed_type": "avg_stay_days",
+    "er_wait_vs_department": "minutes_over_average", "er_critical_workload_per_doctor": "critical_patients",
+    "er_monthly_visits": "visits", "er_wait_by_department_triage": "avg_wait_minutes", "alerts_per_unit_rule": "alerts",
+    "alert_burden": "alerts_per_100_patient_hours", "news2_band_distribution": "pct",
+    "hours_in_news2_band": "patient_hours", "sickest_patients_now": "news2_total", "data_freshness": "lag_s",
+}
+ONE_ROW_FIGURES = {"patients_today", "readmission_rate", "covid_positivity"}
+
+
+def test_every_report_declares_its_chart():
+    for report in load():
+        name = report.name.split("_", 1)[1]
+        if name in ONE_ROW_FIGURES:
+            assert report.chart is None and report.chart_note, name
+        else:
+            assert ",".join(report.chart.values) == CHART_VALUE[name], name
+
+
+@pytest.mark.parametrize("name", sorted(CHART_VALUE))
+def test_every_chart_shows_its_reports_rows(engine, name):
+    """Each bar is one row's declared label and value, in the report's order; no row merges into another."""
+    from reports.chart import chart_data
+
+    report = find(name)
+    table = engine.run(report, DAY)
+    data = chart_data(table, report.chart, report.title)
+    rows = table.to_pylist()
+    spec = report.chart
+    if not rows:
+        assert data.why_none == "no rows for this day" and not data.labels
+        return
+    expected_labels = list(dict.fromkeys(" / ".join("–" if r[c] is None else str(r[c]) for c in spec.labels) for r in rows))
+    assert data.labels == expected_labels[:20]
+    if spec.series:
+        for r in rows:
+            label = " / ".join(str(r[c]) for c in spec.labels)
+            assert data.series[str(r[spec.series])][data.labels.index(label)] == r[spec.values[0]]
+    else:
+        assert len(expected_labels) == len(rows), "two rows would share one bar"
+        for column in spec.values:
+            assert data.series[column.replace("_", " ")] == [r[column] for r in rows][:20]
+
+
+def test_charts_that_were_wrong(engine):
+    """The cases that plotted the wrong thing: admissions for critical cases, readmissions for
+    critical load, triage levels merged, the last band per unit instead of every band."""
+    from reports.chart import chart_data
+
+    def data(name):
+        report = find(name)
+        return chart_data(engine.run(report, DAY), report.chart, report.title)
+
+    assert data("critical_by_department").series == {"critical cases": [1, 1, 1]}
+    assert data("critical_load_per_doctor").series == {"critical patients": [1, 1]}
+    assert data("er_wait_by_department_triage").labels == ["cardiology / 1", "cardiology / 3", "general ER / 2"]
+    bands = data("news2_band_distribution")
+    assert bands.labels == ["H01 / ICU", "H01 / Resp", "H01 / Ward-A"] and bands.stacked
+    assert bands.series == {"high": [66.7, None, None], "low": [33.3, None, 100.0], "not scored": [None, 100.0, None]}
+    assert data("branch_totals").series == {"admissions": [2, 1], "critical": [1, 1]}
+
+
+def test_a_chart_says_what_it_leaves_out_and_why_it_is_empty():
+    import pyarrow as pa
+
+    from reports.chart import ChartSpec, chart_data, draw
+
+    many = pa.table({"doctor_id": [f"D{i:02d}" for i in range(25)], "patients": list(range(25, 0, -1))})
+    data = chart_data(many, ChartSpec(("doctor_id",), ("patients",)), "t")
+    assert len(data.labels) == 20 and data.truncated and data.caption() == "First 20 of 25 shown (the table has them all)."
+    assert draw(data).startswith("data:image/png;base64,")
+    empty = pa.table({"hospital_id": ["H01", "H02"], "avg_stay_days": pa.array([None, None], pa.float64())})
+    data = chart_data(empty, ChartSpec(("hospital_id",), ("avg_stay_days",)), "t")
+    assert draw(data) is None and data.caption() == "No chart: every avg stay days is empty."
+    with pytest.raises(ValueError, match="does not have: nope"):
+        chart_data(many, ChartSpec(("doctor_id",), ("nope",)), "t")
+
+
+def test_chart_labels_are_plain_text():
+    """A unit named like TeX made matplotlib's mathtext crash `python -m reports`; 2,000 '{' recursed."""
+    import pyarrow as pa
+
+    from reports.chart import ChartSpec, chart_data, draw
+
+    nasty = ["$\\undefinedcommand$", "{" * 2000, "$x$ and $y$", "line\nbreak", "ICU"]
+    data = chart_data(pa.table({"unit": nasty, "alerts": [1, 2, 3, 4, 5]}), ChartSpec(("unit",), ("alerts",)), "t")
+    assert draw(data).startswith("data:image/png;base64,")
+    assert data.labels[0] == "$\\undefinedcommand$" and len(data.labels[1]) == 40 and data.labels[3] == "line break"
+
+
+def test_a_day_without_data_says_so_and_lists_the_days_that_have_it(lake, tmp_path, capsys):
+    assert cli(["--lake", str(lake), "--day", "2026-03-12", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no data for 2026-03-12" in err and "2026-02-15, 2026-03-07, 2026-03-09, 2026-03-10" in err
+    assert not list(tmp_path.rglob("*.csv"))

@@ -1,5 +1,6 @@
 -- title: Top 10 medications administered
 -- source: SOURCE_SYSTEMS A report 3
+-- chart: label=medication value=patients
 SELECT m.medication, count(*) AS patients
 FROM encounters
 CROSS JOIN UNNEST(medications) AS m (medication)

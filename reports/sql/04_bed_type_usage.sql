@@ -1,5 +1,6 @@
 -- title: Bed type usage
 -- source: SOURCE_SYSTEMS A report 4; dashboard Resource Utilization
+-- chart: label=bed_type value=admissions
 SELECT bed_type, count(*) AS admissions
 FROM encounters
 WHERE dt = '${day}' AND event IN ('admission', 'transfer')

@@ -1,5 +1,6 @@
 -- title: Average treatment duration by reason (minutes)
 -- source: SOURCE_SYSTEMS A report 5
+-- chart: label=reason_for_visit value=avg_treatment_minutes
 SELECT reason_for_visit, count(*) AS discharges, round(avg(treatment_minutes), 1) AS avg_treatment_minutes
 FROM encounters
 WHERE dt = '${day}' AND event = 'discharge'

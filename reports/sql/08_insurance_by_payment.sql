@@ -1,5 +1,6 @@
 -- title: Insurance provider by payment method
 -- source: SOURCE_SYSTEMS A report 8; dashboard Financial Risk
+-- chart: label=insurance_provider,payment_method value=amount
 SELECT coalesce(insurance_provider, 'none') AS insurance_provider, payment_method, count(*) AS payments,
        round(sum(amount), 2) AS amount
 FROM encounters

@@ -1,6 +1,7 @@
 -- title: Emergency vs non-emergency outcomes (discharged today)
 -- source: SOURCE_SYSTEMS A report 14. The visit's emergency flag comes from its admission or
 -- triage event, looked up in the 60 days before (partition-pruned).
+-- chart: label=visit_type value=avg_stay_days
 WITH visits AS (
   SELECT encounter_id, bool_or(is_emergency) AS is_emergency
   FROM encounters

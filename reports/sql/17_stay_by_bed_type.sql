@@ -1,6 +1,7 @@
 -- title: Count and average stay per bed type (discharged today)
 -- source: SOURCE_SYSTEMS A report 17; dashboard Resource Utilization. Bed type from the visit's
 -- admission or transfer in the 60 days before (partition-pruned).
+-- chart: label=bed_type value=avg_stay_days
 WITH beds AS (
   SELECT encounter_id, max_by(bed_type, ts) AS bed_type
   FROM encounters

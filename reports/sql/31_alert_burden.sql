@@ -1,6 +1,7 @@
 -- title: Alert burden per 100 patient-hours
 -- source: WardWatch KPI (CLINICAL.md alarm fatigue). Patient-hours = monitored patient-minutes / 60
 -- from vitals_1m (a patient counts for a minute in which it sent a reading).
+-- chart: label=hospital_id,unit value=alerts_per_100_patient_hours
 WITH monitored AS (
   SELECT hospital_id, unit, count(*) AS patient_minutes
   FROM vitals_1m WHERE dt = '${day}' GROUP BY hospital_id, unit

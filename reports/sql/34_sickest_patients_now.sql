@@ -1,5 +1,6 @@
 -- title: Sickest patients right now (latest NEWS2 per patient, last 60 minutes of the day's data)
 -- source: WardWatch KPI; the ward view of the newest complete score per patient
+-- chart: label=hospital_id,unit,bed value=news2_total
 WITH latest AS (
   SELECT patient_id, max_by(hospital_id, ts) AS hospital_id, max_by(unit, ts) AS unit, max_by(bed, ts) AS bed,
          max_by(news2_total, ts) AS news2_total, max_by(news2_band, ts) AS news2_band, max(ts) AS last_reading
