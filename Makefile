@@ -29,7 +29,7 @@ jar: $(JAR)
 $(CHECKOV_STAMP): requirements-checkov.txt scripts/venv.sh
 	@bash scripts/venv.sh $(CHECKOV_VENV) requirements-checkov.txt
 
-## run: the whole pipeline on this machine (DURATION=seconds, PATIENTS, SPEED, MOTO_PORT)
+## run: the whole pipeline on this machine (DURATION=seconds, PATIENTS, SPEED, SEED, FRESH=1, BOARD_PORT, MOTO_PORT)
 run: $(STAMP)
 	@$(PY) -m infra.local.run
 
@@ -59,5 +59,7 @@ deploy: $(STAMP)
 destroy: $(STAMP)
 	$(PY) -m infra.deploy destroy --env $(ENV)
 
+## clean: remove run logs, checkpoints, build outputs; keeps the lake (data/lake*), reports and the virtualenvs
 clean:
 	rm -rf data/run data/checkpoints data/cluster .pytest_cache cdk.out dist
+	@echo "make clean kept: data/lake* (the curated lake; delete it yourself or use make run FRESH=1), data/reports, .venv, .venv-checkov, connectors/target"

@@ -85,6 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
             "KCL lease failover time: how soon another worker takes over a dead worker's shards."),
     Setting("delivery", "status.file", str, "",
             "Local JSON file the service rewrites with its counts (delivered, held, duplicates dropped); empty: none."),
+    Setting("board", "port", int, 8765,
+            "Port of the local ward board (`python -m board`, started by make run); it listens on 127.0.0.1 only, 0 = any free port."),
+    Setting("board", "trend.hours", float, 6, "Hours of vitals, NEWS2 and alerts a patient's view on the ward board shows."),
     Setting("lake", "path", str, "data/lake",
             "Root of the curated lake: a local folder or an s3://bucket/prefix URI."),
     Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
@@ -239,6 +242,11 @@ class Config:
                      "delivery.failover.ms", "job.parallelism", "job.taskmanagers", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
             if v[name] <= 0:
                 raise ConfigError(f"setting {name} must be positive, got {v[name]}")
+
+        if not 0 <= v["board.port"] <= 65535:
+            raise ConfigError(f"setting board.port must be a TCP port (0-65535), got {v['board.port']}")
+        if not 0 < v["board.trend.hours"] <= 48:
+            raise ConfigError(f"setting board.trend.hours must be more than 0 and at most 48, got {v['board.trend.hours']}")
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]

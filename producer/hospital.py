@@ -7,7 +7,7 @@ the unit their reason for visit calls for (source system A, made consistent). Su
 on to Recovery and then a Ward; discharges come with a bill and a payment.
 
 Identities come from Faker (seeded) and stay in the producer's registry
-(``Simulator.registry()``); the stream carries pseudonymous ids only (P-000123), as a hospital
+(``Simulator.registry()``); the stream carries pseudonymous ids only (P-0007-000123: seed, then number, so two seeds never share a patient), as a hospital
 integration engine would send to an analytics platform.
 """
 
@@ -198,7 +198,7 @@ class Simulator:
                                 recovery_ms=int(rng.uniform(3, 8) * HOUR_MS))
         insurance, method = enc.draw_payment(rng)
         p = Patient(
-            patient_id=f"P-{n:06d}", encounter_id=f"E-{self.seed:04d}-{n:06d}", name=self.fake.name(), age=age,
+            patient_id=f"P-{self.seed:04d}-{n:06d}", encounter_id=f"E-{self.seed:04d}-{n:06d}", name=self.fake.name(), age=age,
             gender=gender, blood_group=rng.choices([b for b, _ in enc.BLOOD_GROUPS], [w for _, w in enc.BLOOD_GROUPS])[0],
             pre_existing=rng.choice(enc.PRE_EXISTING), hospital_id=hospital.hospital_id, reason=reason,
             triage=enc.draw_triage(rng, reason), doctor=rng.choice(hospital.doctors), insurance=insurance,

@@ -2,8 +2,11 @@
 
 Starts a moto server (the local AWS), creates the streams, alert topic, pager queue and page
 ledger, starts the Flink job, the alert delivery service (``alerts/``, a KCL consumer of the
-alerts stream) and the producer, prints every page the pager receives, and at the end (or on
-Ctrl-C) stops everything it started and prints a summary.
+alerts stream), the ward board (``board/``, on 127.0.0.1) and the producer, prints every page
+the pager receives, and at the end (or on Ctrl-C) stops everything it started and prints a
+summary. ``SEED`` picks the simulated population; ``FRESH=1`` starts a new lake (the old one
+is kept beside it), and a run that would add the same patients to a day the lake already
+holds says so before it starts.
 """
 
 from __future__ import annotations
@@ -88,6 +91,45 @@ def wait_for_delivery(status_file: Path, pager: Pager | None, timeout_s: float) 
         time.sleep(0.5)
 
 
+def warn_overlap(lake: Path, seed: int, duration: float | None, speed: float) -> None:
+    """Say so when this run would write patients the lake already holds for the same day: every
+    report over that day would count them twice."""
+    if not lake_files(lake):
+        return
+    import duckdb
+
+    end = time.time()
+    start = end - (duration * speed if duration else 3600)
+    days = sorted({time.strftime("%Y-%m-%d", time.gmtime(t)) for t in (start, end)})
+    prefix = f"P-{seed:04d}-"
+    found = duckdb.sql(
+        f"SELECT dt, count(DISTINCT patient_id) FROM read_parquet('{lake}/*/dt=*/*/*.parquet', hive_partitioning = true,"
+        f" hive_types = {{'dt': VARCHAR, 'hour': INTEGER}}, union_by_name = true) WHERE dt IN ({', '.join('?' * len(days))})"
+        " AND starts_with(patient_id, ?) GROUP BY dt", params=[*days, prefix]).fetchall()
+    for day, n in found:
+        print(f"run: warning: {lake} already holds {n} of this run's patients (SEED={seed}) on {day}: reports for {day} "
+              "would count them twice. Use FRESH=1 for a new lake, or another SEED.", file=sys.stderr, flush=True)
+
+
+def start_board(config_path: Path, run_dir: Path, env: dict, port: int) -> subprocess.Popen | None:
+    """The ward board on 127.0.0.1; its URL is printed once it listens."""
+    url_file = run_dir / "board.url"
+    url_file.unlink(missing_ok=True)
+    with open(run_dir / "board.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "board", "--config", str(config_path), "--url-file", str(url_file),
+                                 "--set", f"board.port={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    deadline = time.monotonic() + 20
+    while not url_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if url_file.exists():
+        print(f"run: ward board on {url_file.read_text()} (live beds, NEWS2 and alerts; acknowledge from it)", flush=True)
+    else:
+        print(f"run: the ward board did not start (see {run_dir / 'board.log'}); the pipeline runs without it",
+              file=sys.stderr, flush=True)
+    return proc
+
+
 def stop_process(proc: subprocess.Popen | None, name: str, timeout: float = 20) -> None:
     """Stop a process this runner started (its own session), politely then firmly."""
     if proc is None or proc.poll() is not None:
@@ -117,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
                         "session cluster of N TaskManager JVMs")
     p.add_argument("--aggregate", action="store_true", default=os.environ.get("AGGREGATE", "") not in ("", "0"),
                    help="the producer sends KPL-aggregated records (env AGGREGATE=1)")
+    p.add_argument("--seed", type=int, default=int(os.environ.get("SEED", 7)),
+                   help="the simulated population (env SEED, default 7); another seed gives other patient ids")
+    p.add_argument("--fresh", action="store_true", default=os.environ.get("FRESH", "") not in ("", "0"),
+                   help="a new lake for this run (env FRESH=1); the old one is moved aside, not deleted")
+    p.add_argument("--board-port", type=int, default=int(os.environ.get("BOARD_PORT", 8765)),
+                   help="port of the ward board on 127.0.0.1 (env BOARD_PORT, default 8765; 0 = any free port)")
     p.add_argument("--data-dir", type=Path, default=ROOT / "data")
     p.add_argument("--drain-timeout", type=float, default=90, help="seconds to wait for the job to catch up")
     args = p.parse_args(argv)
@@ -134,11 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = data / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     lake = data / "lake"
+    if args.fresh and lake.exists() and any(lake.iterdir()):
+        kept = data / f"lake-{time.strftime('%Y%m%d-%H%M%S')}"
+        lake.rename(kept)
+        print(f"run: FRESH=1: a new lake at {lake}; the previous one is kept at {kept}", flush=True)
+    else:
+        warn_overlap(lake, args.seed, args.duration, args.speed)
     before = lake_files(lake)
 
     moto = MotoServer(args.moto_port, run_dir / "moto.log").start()
     print(f"run: local AWS (moto) on {moto.endpoint}", flush=True)
-    job = producer = delivery = None
+    job = producer = delivery = board = None
     pager = None
     stats_file = run_dir / "producer-stats.json"
     stats_file.unlink(missing_ok=True)
@@ -185,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
 
         pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
         pager.start()
+        board = start_board(config_path, run_dir, env, args.board_port)
         cmd = [sys.executable, "-m", "producer", "--endpoint-url", res.endpoint, "--stream", res.stream_name,
-               "--patients", str(args.patients), "--speed", str(args.speed), "--stats-file", str(stats_file),
+               "--patients", str(args.patients), "--speed", str(args.speed), "--seed", str(args.seed),
+               "--stats-file", str(stats_file),
                "--ground-truth", str(run_dir / "ground_truth.jsonl")]
         if args.duration:
             cmd += ["--duration", str(args.duration)]
@@ -229,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         if delivery is not None and not interrupted:
             wait_for_delivery(run_dir / "delivery" / "status.json", pager, timeout_s=30)
         stop_process(delivery, "alert delivery service", timeout=30)
+        stop_process(board, "ward board", timeout=10)
         if pager is not None:
             time.sleep(1.5 if not interrupted else 0)
             pager.stopping.set()
@@ -253,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{status.get('dead_lettered', 0)} undeliverable; pager showed {paged}"
           + (f" and dropped {pager.dedup.repeats} repeated page ids" if pager and pager.dedup.repeats else ""))
     print(f"  reports over this lake: .venv/bin/python -m reports --lake {lake} --day <YYYY-MM-DD, UTC>")
+    print(f"  ward board over this lake: .venv/bin/python -m board --config {run_dir / 'config.json'} --read-only")
     return 0 if files else 1
 
 
