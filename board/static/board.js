@@ -95,7 +95,8 @@ function bedTile(bed, staleAfter) {
   const staleNote = bed.last_reading_age_s > 600 ? " (no recent reading)" : "";
   notes.push(el("div", { class: bed.last_reading_age_s > 600 ? "note warn" : "note" }, `last reading ${ago(bed.last_reading_age_s)} ago${staleNote}`));
   if (bed.silenced) notes.push(el("div", { class: "note warn" }, bed.silenced.message));
-  return el("article", { class: `bed band-${band}`, "data-bed": bed.bed, "data-patient": bed.patient_id, tabindex: 0,
+  const alerting = bed.alerts.some((a) => a.state !== "acknowledged") ? " alerting" : "";
+  return el("article", { class: `bed band-${band}${alerting}`, "data-bed": bed.bed, "data-patient": bed.patient_id, tabindex: 0,
     onclick: () => showPatient(bed.patient_id), onkeydown: (e) => { if (e.key === "Enter") showPatient(bed.patient_id); } },
     el("div", { class: "top" }, el("span", { class: "name" }, bed.bed), score), vitals, notes, bed.alerts.map(alertRow));
 }
