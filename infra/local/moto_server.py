@@ -19,6 +19,27 @@ from hypercorn.config import Config
 from hypercorn.middleware import AsyncioWSGIMiddleware
 
 
+def never_empty(app):
+    """hypercorn 0.18's WSGI adapter sends the status line with the first body chunk, so a
+    response with no body (every HEAD, e.g. S3 HeadObject on a missing key) reached the client
+    as HTTP 500 with no body. One empty chunk makes it send the real status and headers."""
+
+    def wrapped(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            sent = False
+            for chunk in body:
+                sent = True
+                yield chunk
+            if not sent:
+                yield b""
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wrapped
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m infra.local.moto_server")
     p.add_argument("-p", "--port", type=int, required=True)
@@ -26,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds queue URLs and the like from it
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = AsyncioWSGIMiddleware(DomainDispatcherApplication(create_backend_app), max_body_size=64 * 1024 * 1024)
+    app = AsyncioWSGIMiddleware(never_empty(DomainDispatcherApplication(create_backend_app)),
+                                max_body_size=64 * 1024 * 1024)
     config = Config()
     config.bind = [f"127.0.0.1:{args.port}"]  # never beyond loopback
     config.accesslog = None
