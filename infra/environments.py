@@ -39,6 +39,9 @@ class Environment:
     # Escalation tiers with a topic of their own (alerts/routing.py); others go to the main topic.
     escalation_tiers: tuple[str, ...] = ("charge_nurse", "rapid_response")
     hospital_names: tuple[tuple[str, str], ...] = ()  # hospital id -> name, for the page text
+    # QuickSight row-level security: one group per hospital sees that hospital's rows
+    # (<name>-hospital-<id>); <name>-analysts sees every hospital (infra/quicksight.py).
+    quicksight_hospitals: tuple[str, ...] = ("H01", "H02", "H03")
     delivery_workers: int = 1  # KCL workers of the delivery service (Fargate tasks)
     ops_email: str = ""  # optional email for operational alarms
     job_lineage: str = "1"  # change when the application is started without a snapshot (README)

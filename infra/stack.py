@@ -2,12 +2,12 @@
 
     KMS keys (data, alerts; rotation on) -> Kinesis stream -> MSF application (FLINK-2_2, the
     zip from `make bundle`) -> curated-lake bucket (Glue tables with partition projection,
-    Athena workgroup) and alerts stream -> delivery service (ECS Fargate, KCL) -> SNS alert
+    Athena workgroup, QuickSight data source, data sets and dashboards) and alerts stream -> delivery service (ECS Fargate, KCL) -> SNS alert
     topics by tier (example subscriptions filtered on hospital and unit) + DynamoDB page
     ledger; CloudWatch alarms and a dashboard on an ops topic.
 
 The pieces live in small modules (``infra/security.py``, ``storage.py``, ``streaming.py``,
-``alerting.py``, ``analytics.py``, ``monitoring.py``); this file wires them together.
+``alerting.py``, ``analytics.py``, ``quicksight.py``, ``monitoring.py``); this file wires them together.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from infra.analytics import Analytics
 from infra.delivery import Delivery
 from infra.environments import Environment, prefix, tags
 from infra.monitoring import Monitoring
+from infra.quicksight import Dashboards
 from infra.security import Keys
 from infra.storage import Storage
 from infra.streaming import Streaming
@@ -41,6 +42,8 @@ class WardWatchStack(cdk.Stack):
                                  removal=removal)
         self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
                                    removal=removal)
+        self.dashboards = Dashboards(self, "Dashboards", env=env_settings, name=name, keys=keys, storage=storage,
+                                     analytics=self.analytics)
         Monitoring(self, "Monitoring", env=env_settings, name=name, keys=keys, streaming=streaming,
                    alerting=alerting)
         for key, value in tags(env_settings).items():

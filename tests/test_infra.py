@@ -358,3 +358,125 @@ def test_supported_resources_deploy_to_moto(dev):
         ddb = client("dynamodb")
         assert ddb.describe_table(TableName="wardwatch-dev-page-ledger")["Table"]["KeySchema"] == [
             {"AttributeName": "page_id", "KeyType": "HASH"}]
+
+
+# ---- QuickSight as code (infra/quicksight.py, infra/dashboards_spec.py) --------------------
+
+QS_TYPES = {"STRING": ("string",), "INTEGER": ("int8", "int16", "int32", "int64"), "DECIMAL": ("double", "float"),
+            "DATETIME": ("timestamp[us, tz=UTC]",)}
+
+
+def _fields(node):
+    """Every {DataSetIdentifier, ColumnName} a dashboard definition uses."""
+    if isinstance(node, dict):
+        if "DataSetIdentifier" in node and "ColumnName" in node:
+            yield node["DataSetIdentifier"], node["ColumnName"]
+        for v in node.values():
+            yield from _fields(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _fields(v)
+
+
+def test_every_data_set_query_reads_only_glue_columns_and_returns_what_it_declares(tmp_path):
+    """Each data set's Athena SQL: its columns exist in the Glue schema (the job's Parquet
+    schema), it passes the dialect lint, and run on the local engine over a fixture lake it
+    returns exactly the declared columns with matching types. No patient or encounter id leaves."""
+    import sqlglot
+    from sqlglot import exp
+
+    from infra.dashboards_spec import DATASETS
+    from reports.dialect import check, to_duckdb
+    from reports.engine import LocalAthena
+    from tests.test_reports import ALERTS, ENCOUNTERS, MINUTES, VITALS
+
+    lake = tmp_path / "lake"
+    writer = LakeWriter(str(lake))
+    for table, rows in (("encounters", ENCOUNTERS), ("vitals", VITALS), ("alerts", ALERTS), ("vitals_1m", MINUTES)):
+        writer.write(table, rows, "fixture")
+    engine = LocalAthena(str(lake))
+    for ds in DATASETS:
+        tree = sqlglot.parse_one(ds.sql, read="trino")
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        tables = {t.name for t in tree.find_all(exp.Table)} - ctes
+        assert tables <= set(TABLES) - {"dead_letter"}, ds.id
+        known = {f.name for t in tables for f in TABLES[t]} | {"dt", "hour"}
+        outputs = set(ds.column_names()) | {a.alias for a in tree.find_all(exp.Alias)}
+        for col in tree.find_all(exp.Column):
+            assert col.name in known | outputs, f"{ds.id}: column {col.name} is in no Glue table it reads"
+        assert check(ds.sql) == [], ds.id
+        got = engine.con.execute(to_duckdb(ds.sql)).to_arrow_table()
+        assert got.column_names == ds.column_names(), ds.id
+        for (name, qs_type), f in zip(ds.columns, got.schema, strict=True):
+            assert str(f.type) in QS_TYPES[qs_type] or pa_null(f.type), f"{ds.id}.{name}: {f.type} is not {qs_type}"
+        assert "hospital_id" in ds.column_names(), f"{ds.id}: row-level security needs hospital_id"
+        assert not {"patient_id", "encounter_id"} & set(ds.column_names()), ds.id
+    events = engine.con.execute(to_duckdb(DATASETS[0].sql)).to_arrow_table().to_pylist()
+    assert sum(r["admissions"] for r in events) == 6 and sum(r["critical_cases"] for r in events) == 5  # fixture: by hand
+
+
+def pa_null(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_null(t)
+
+
+def test_quicksight_data_source_sets_and_dashboards(dev):
+    """An Athena data source on the workgroup through its own role; every data set filtered by
+    the hospital row rules; every visual's data set and fields declared; the eight dashboards."""
+    from infra.dashboards_spec import DASHBOARDS, DATASETS
+
+    t, _ = dev
+    [source] = resources(t, "AWS::QuickSight::DataSource").values()
+    athena = source["Properties"]["DataSourceParameters"]["AthenaParameters"]
+    assert athena["WorkGroup"] == "wardwatch-dev-analytics" and "RoleArn" in athena
+    sets = {r["Properties"]["DataSetId"]: r["Properties"] for r in resources(t, "AWS::QuickSight::DataSet").values()}
+    rules = sets.pop("wardwatch-dev-row-rules")
+    assert [c["Name"] for c in rules["PhysicalTableMap"]["sql"]["CustomSql"]["Columns"]] == ["GroupName", "hospital_id"]
+    assert "('wardwatch-dev-hospital-H02', 'H02')" in rules["PhysicalTableMap"]["sql"]["CustomSql"]["SqlQuery"]
+    assert set(sets) == {f"wardwatch-dev-{d.id}" for d in DATASETS}
+    rls_logical = next(k for k, r in resources(t, "AWS::QuickSight::DataSet").items()
+                       if r["Properties"]["DataSetId"] == "wardwatch-dev-row-rules")
+    for ds in DATASETS:
+        props = sets[f"wardwatch-dev-{ds.id}"]
+        assert props["ImportMode"] == ds.mode
+        rls = props["SemanticModelConfiguration"]["TableMap"]["table"]["RowLevelPermissionConfiguration"]
+        assert rls["RowLevelPermissionDataSet"]["Arn"] == {"Fn::GetAtt": [rls_logical, "Arn"]}
+        assert rls["RowLevelPermissionDataSet"]["PermissionPolicy"] == "GRANT_ACCESS"
+    schedules = resources(t, "AWS::QuickSight::RefreshSchedule")
+    assert {r["Properties"]["DataSetId"] for r in schedules.values()} == {
+        f"wardwatch-dev-{d.id}" for d in DATASETS if d.mode == "SPICE"}
+    columns = {f"wardwatch-dev-{d.id}": set(d.column_names()) for d in DATASETS}
+    logical_to_id = {k: r["Properties"]["DataSetId"] for k, r in resources(t, "AWS::QuickSight::DataSet").items()}
+    boards = {r["Properties"]["Name"]: r["Properties"] for r in resources(t, "AWS::QuickSight::Dashboard").values()}
+    assert {n.split(": ", 1)[1] for n in boards} == {d.title for d in DASHBOARDS} and len(boards) == 8
+    for name, props in boards.items():
+        declared = {d["Identifier"]: logical_to_id[d["DataSetArn"]["Fn::GetAtt"][0]]
+                    for d in props["Definition"]["DataSetIdentifierDeclarations"]}
+        used = list(_fields(props["Definition"]))
+        assert used, name
+        for dataset, column in used:
+            assert dataset in declared, f"{name}: data set {dataset} is not declared"
+            assert column in columns[declared[dataset]], f"{name}: {dataset} has no column {column}"
+        assert props["DashboardPublishOptions"]["ExportToCSVOption"]["AvailabilityStatus"] == "DISABLED"
+    er = next(p for n, p in boards.items() if n.endswith("Emergency Room"))
+    kinds = [next(iter(v)) for v in er["Definition"]["Sheets"][0]["Visuals"]]
+    assert kinds.count("KPIVisual") == 5 and "FunnelChartVisual" in kinds and "PieChartVisual" in kinds
+
+
+def test_quicksight_role_reads_only_the_curated_tables(dev):
+    t, _ = dev
+    role = next(r for r in resources(t, "AWS::IAM::Role").values()
+                if r["Properties"].get("RoleName") == "wardwatch-dev-quicksight-athena")
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "quicksight.amazonaws.com"}
+    policies = [p for p in resources(t, "AWS::IAM::Policy").values()
+                if any(r.get("Ref", "").startswith("DashboardsQueryRole") for r in p["Properties"]["Roles"])]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    text = json.dumps(statements)
+    assert "dead_letter" not in text and '"*"' not in text
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert not {a for a in actions if a.endswith(":*") or a.startswith(("s3:Delete", "glue:Create", "glue:Update",
+                                                                         "glue:Delete", "kms:Encrypt"))}
+    kms = next(s for s in statements if "kms:Decrypt" in s["Action"])
+    assert "kms:ViaService" in json.dumps(kms["Condition"])
