@@ -23,6 +23,8 @@ import pyarrow as pa
 
 MAX_BARS = 20
 MAX_LABEL = 40
+# NEWS2 bands keep their clinical colours wherever they are a series (RCP chart colours, roughly).
+BAND_COLOURS = {"low": "#2e7d32", "low-medium": "#f9a825", "medium": "#ef6c00", "high": "#c62828", "not scored": "#9e9e9e"}
 
 
 @dataclass(frozen=True)
@@ -115,24 +117,25 @@ def draw(data: ChartData) -> str | None:
     import matplotlib.pyplot as plt
 
     n = len(data.labels)
-    fig, ax = plt.subplots(figsize=(7, 0.35 * n + 1.2))
+    fig, ax = plt.subplots(figsize=(8 if len(data.series) > 1 else 7, 0.35 * n + 1.2))
     ys = list(range(n))[::-1]
     left = [0.0] * n
     grouped = len(data.series) > 1 and not data.stacked
     height = 0.8 / len(data.series) if grouped else 0.8
     for i, (name, values) in enumerate(data.series.items()):
         nums = [v or 0 for v in values]
+        colour = {"color": BAND_COLOURS[name]} if name in BAND_COLOURS else {}
         if grouped:
-            ax.barh([y + 0.4 - height * (i + 0.5) for y in ys], nums, height=height, label=name)
+            ax.barh([y + 0.4 - height * (i + 0.5) for y in ys], nums, height=height, label=name, **colour)
         else:
-            ax.barh(ys, nums, left=left, height=height, label=name)
+            ax.barh(ys, nums, left=left, height=height, label=name, **colour)
             left = [a + b for a, b in zip(left, nums, strict=True)]
     ax.set_yticks(ys, data.labels)
     ax.set_xlabel(data.value_name)
     for text in (*ax.get_yticklabels(), ax.xaxis.label):
         text.set_parse_math(False)
     if len(data.series) > 1:
-        legend = ax.legend(fontsize=8, loc="lower right")
+        legend = ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         for text in legend.get_texts():
             text.set_parse_math(False)
     if data.truncated:
