@@ -5,6 +5,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 ENV ?= dev
+CONTEXT ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
@@ -48,16 +49,16 @@ docs: $(STAMP)
 bundle: $(STAMP)
 	$(PY) -m infra.bundle
 
-## synth: the CloudFormation template of ENV (dev|prod) into cdk.out/, offline
+## synth: the CloudFormation template of ENV (dev|prod) into cdk.out/, offline; CONTEXT="key=value ..." overrides
 synth: $(STAMP)
-	$(PY) -m infra.deploy synth --env $(ENV)
+	$(PY) -m infra.deploy synth --env $(ENV) --context "$(CONTEXT)"
 
-## deploy / destroy: ENV (dev|prod) to the AWS account of your credentials (needs AWS credentials)
+## deploy / destroy: ENV (dev|prod) to the AWS account of your credentials (needs AWS credentials); CONTEXT as for synth
 deploy: $(STAMP)
-	$(PY) -m infra.deploy deploy --env $(ENV)
+	$(PY) -m infra.deploy deploy --env $(ENV) --context "$(CONTEXT)"
 
 destroy: $(STAMP)
-	$(PY) -m infra.deploy destroy --env $(ENV)
+	$(PY) -m infra.deploy destroy --env $(ENV) --context "$(CONTEXT)"
 
 ## clean: remove run logs, checkpoints, build outputs; keeps the lake (data/lake*), reports and the virtualenvs
 clean:

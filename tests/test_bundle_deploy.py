@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +65,29 @@ def test_deploy_without_credentials_says_what_to_set(action):
 def test_unknown_environment_is_named():
     result = run_make("synth --env staging", PYTHONPATH=str(ROOT))
     assert result.returncode == 2 and "env='staging'" in result.stderr
+
+
+def test_make_synth_honours_context(tmp_path):
+    """`make synth ENV=prod CONTEXT="..."` (the README's form) reaches the template; a bad key is named."""
+    result = subprocess.run(["make", "--no-print-directory", "-s", "synth", "ENV=prod",
+                             "CONTEXT=stream_mode=PROVISIONED shard_count=5 job_lineage=7"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    template = json.loads((ROOT / "cdk.out" / "wardwatch-prod.template.json").read_text())
+    [stream] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Kinesis::Stream"
+                and r["Properties"].get("Name") == "wardwatch-prod-vitals"]
+    assert stream["Properties"]["ShardCount"] == 5
+    assert "prod-7" in json.dumps(template)  # job.lineage = <env>-<job_lineage>
+    bad = run_make("synth --env dev --context shards=4", PYTHONPATH=str(ROOT))
+    assert bad.returncode == 2 and "CONTEXT key 'shards'" in bad.stderr and "shard_count" in bad.stderr
+    worse = run_make("synth --env dev --context shard_count=four", PYTHONPATH=str(ROOT))
+    assert worse.returncode == 2 and "shard_count='four'" in worse.stderr
+
+
+def test_deploy_passes_each_context_override_to_the_cdk_cli():
+    from infra.deploy import cdk_command
+
+    cmd = cdk_command("deploy", "prod", {"job_lineage": "2", "shard_count": "4"})
+    assert cmd[cmd.index("deploy") + 1] == "wardwatch-prod"
+    pairs = [cmd[i + 1] for i, c in enumerate(cmd) if c == "-c"]
+    assert pairs == ["env=prod", "job_lineage=2", "shard_count=4"]
