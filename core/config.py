@@ -186,6 +186,67 @@ SETTINGS: tuple[Setting, ...] = (
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+# The allowed range of every numeric setting (inclusive; README table). A value outside cannot be
+# meant: spo2.low=150 would page every patient, persistence.ms=-5 would page every artefact.
+RANGES: dict[str, tuple[float, float]] = {
+    "source.poll.interval.ms": (200, 60_000), "source.max.records.per.poll": (1, 10_000),
+    "source.shard.discovery.interval.ms": (1_000, 3_600_000), "alerts.put.timeout.ms": (1_000, 600_000),
+    "delivery.retry.max.ms": (100, 3_600_000), "delivery.publish.timeout.ms": (100, 60_000),
+    "delivery.idle.ms": (50, 60_000), "delivery.failover.ms": (1_000, 600_000),
+    "board.port": (0, 65_535), "board.trend.hours": (0.25, 48),
+    "lake.flush.interval.ms": (100, 3_600_000), "lake.max.rows.per.file": (1, 10_000_000),
+    "job.parallelism": (1, 1_024), "job.checkpoint.interval.ms": (1_000, 3_600_000), "job.taskmanagers": (1, 64),
+    "detection.persistence.ms": (0, 3_600_000), "detection.persistence.window.ms": (1_000, 86_400_000),
+    "detection.critical.confirm.ms": (1, 600_000), "detection.critical.confirm.readings": (1, 20),
+    "detection.clear.confirm.ms": (1, 86_400_000), "detection.clear.hold.ms": (1, 86_400_000),
+    "detection.deescalate.ms": (1, 86_400_000), "detection.ack.minutes": (1, 1_440),
+    "detection.silence.minutes": (1, 1_440), "detection.delayed.after.ms": (1, 86_400_000),
+    "detection.overdue.grace": (1, 10),
+    "detection.spo2.low": (70, 100), "detection.spo2.scale2.low": (70, 100), "detection.spo2.critical.low": (50, 99),
+    "detection.heart_rate.high": (60, 250), "detection.heart_rate.critical.high": (60, 300),
+    "detection.heart_rate.low": (20, 100), "detection.heart_rate.critical.low": (10, 100),
+    "detection.news2.persistence.ms": (0, 3_600_000), "detection.news2.urgent": (1, 20),
+    "detection.news2.emergency": (1, 20), "detection.news2.rapid_rise": (1, 20), "detection.news2.red_score": (0, 1),
+    "detection.triage.max_wait.min": (1, 240),
+    "events.out_of_orderness.ms": (0, 3_600_000), "events.idleness.ms": (1_000, 3_600_000),
+    "windows.idle.close.ms": (1_000, 3_600_000), "enrich.carry_forward.max_age.ms": (0, 86_400_000),
+}
+# Pairs that must be ordered: (lower, higher, factor): lower * factor must stay below higher, so a
+# critical limit is always beyond its standard one (for every unit's overrides too).
+ORDERED: tuple[tuple[str, str, float], ...] = (
+    ("detection.spo2.critical.low", "detection.spo2.low", 1), ("detection.spo2.critical.low", "detection.spo2.scale2.low", 1),
+    ("detection.heart_rate.critical.low", "detection.heart_rate.low", 1),
+    ("detection.heart_rate.low", "detection.heart_rate.high", 1),
+    ("detection.heart_rate.high", "detection.heart_rate.critical.high", 1),
+    ("detection.news2.urgent", "detection.news2.emergency", 1),
+    ("detection.persistence.ms", "detection.persistence.window.ms", 2),  # the window holds at least two persistences
+)
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def _range_text(name: str) -> str:
+    lo, hi = RANGES[name]
+    return f"{_num(lo)} to {_num(hi)}"
+
+
+def check_meaning(values: dict[str, Any], where: str = "") -> None:
+    """Ranges and orderings of ``values`` (a full configuration, or one unit's effective limits)."""
+    for name, (lo, hi) in RANGES.items():
+        if name in values and not lo <= float(values[name]) <= hi:
+            raise ConfigError(f"setting {name}{where} must be {_range_text(name)}, got {values[name]}")
+    for lower, higher, factor in ORDERED:
+        if lower not in values or higher not in values:
+            continue
+        lo_v, hi_v = float(values[lower]), float(values[higher])
+        if not (lo_v * factor <= hi_v if factor > 1 else lo_v < hi_v):
+            need = f"at most 1/{factor:g} of" if factor > 1 else "below"
+            raise ConfigError(f"setting {lower}{where} ({values[lower]}) must be {need} {higher} ({values[higher]})")
+
+
+
 
 def _coerce(setting: Setting, raw: Any) -> Any:
     try:
@@ -225,8 +286,18 @@ class Config:
             raise ConfigError("setting source.max.records.per.poll must be between 1 and 10000")
         if v["source.poll.interval.ms"] < 200:
             raise ConfigError("setting source.poll.interval.ms must be >= 200 (5 GetRecords calls/s/shard)")
-        from core.detect import Detector
+        check_meaning(v)
+        from core.detect import Detector, parse_unit_overrides
 
+        per_unit: dict[str, dict[str, float]] = {}
+        for source in ("detection.unit.defaults", "detection.unit.overrides"):  # overrides on top of the defaults
+            try:
+                units = parse_unit_overrides(str(v[source]), source)
+            except ValueError as exc:
+                raise ConfigError(f"setting {exc}") from None
+            for unit, overrides in units.items():
+                per_unit.setdefault(unit, {}).update(overrides)
+                check_meaning({**v, **per_unit[unit]}, f" for unit {unit} ({source})")
         try:
             Detector({k: val for k, val in v.items() if k.startswith("detection.")})
         except ValueError as exc:
@@ -238,15 +309,6 @@ class Config:
                 raise ConfigError(f"setting {name}: not valid JSON ({exc})") from None
             if not isinstance(parsed, list if name == "delivery.routes" else dict):
                 raise ConfigError(f"setting {name} must be a JSON {'list' if name == 'delivery.routes' else 'object'}")
-        for name in ("alerts.put.timeout.ms", "delivery.retry.max.ms", "delivery.publish.timeout.ms", "delivery.idle.ms",
-                     "delivery.failover.ms", "job.parallelism", "job.taskmanagers", "job.checkpoint.interval.ms", "lake.flush.interval.ms", "lake.max.rows.per.file"):
-            if v[name] <= 0:
-                raise ConfigError(f"setting {name} must be positive, got {v[name]}")
-
-        if not 0 <= v["board.port"] <= 65535:
-            raise ConfigError(f"setting board.port must be a TCP port (0-65535), got {v['board.port']}")
-        if not 0 < v["board.trend.hours"] <= 48:
-            raise ConfigError(f"setting board.trend.hours must be more than 0 and at most 48, got {v['board.trend.hours']}")
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
@@ -320,9 +382,10 @@ def load(argv: list[str] | None = None) -> Config:
 
 def settings_markdown() -> str:
     """The README's configuration table, generated from SETTINGS."""
-    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    lines = ["| Setting | Default | Allowed | Meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
         default = f"`{s.default}`" if s.default != "" else "(empty)"
         doc = s.doc + (f" One of {', '.join(s.choices)}." if s.choices else "")
-        lines.append(f"| `{s.name}` | {default} | {doc} |")
+        allowed = _range_text(s.name) if s.name in RANGES else ""
+        lines.append(f"| `{s.name}` | {default} | {allowed} | {doc} |")
     return "\n".join(lines) + "\n"

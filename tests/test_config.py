@@ -36,7 +36,7 @@ def test_msf_properties_file_wins(tmp_path, monkeypatch):
     ({"source.initial.position": "EARLIEST"}, "setting source.initial.position: 'EARLIEST' is not one of"),
     ({"source.initial.position": "AT_TIMESTAMP"}, "setting source.initial.timestamp is required"),
     ({"source.poll.interval.ms": "100"}, "setting source.poll.interval.ms must be >= 200"),
-    ({"job.parallelism": "0"}, "setting job.parallelism must be positive"),
+    ({"job.parallelism": "0"}, "setting job.parallelism must be 1 to 1,024, got 0"),
 ])
 def test_bad_values_fail_fast_naming_the_setting(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
@@ -66,3 +66,40 @@ def test_job_cli_reports_config_error_without_starting_flink(capsys):
 
     assert main(["--set", "job.parallelism=zero"]) == 2
     assert "configuration error: setting job.parallelism" in capsys.readouterr().err
+
+
+# ---- settings validated by meaning: ranges, orderings, per-unit overrides -------------------
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"detection.persistence.ms": "-5"}, "setting detection.persistence.ms must be 0 to 3,600,000, got -5"),
+    ({"detection.spo2.low": "150"}, "setting detection.spo2.low must be 70 to 100, got 150"),  # every patient would page
+    ({"detection.heart_rate.high": "20"}, "setting detection.heart_rate.high must be 60 to 250"),
+    ({"enrich.carry_forward.max_age.ms": "-1"}, "setting enrich.carry_forward.max_age.ms must be 0 to 86,400,000"),
+    ({"windows.idle.close.ms": "-3"}, "setting windows.idle.close.ms must be 1,000 to 3,600,000"),
+    ({"detection.spo2.critical.low": "95"}, "detection.spo2.critical.low (95.0) must be below detection.spo2.low (92)"),
+    ({"detection.heart_rate.critical.high": "130"},
+     "detection.heart_rate.high (131) must be below detection.heart_rate.critical.high (130.0)"),
+    ({"detection.news2.urgent": "9"}, "detection.news2.urgent (9.0) must be below detection.news2.emergency (7)"),
+    ({"detection.persistence.ms": "70000"},
+     "detection.persistence.ms (70000) must be at most 1/2 of detection.persistence.window.ms (120000)"),
+    ({"detection.unit.overrides": "ICU:news2.urgent=-7"},
+     "setting detection.news2.urgent for unit ICU (detection.unit.overrides) must be 1 to 20, got -7"),
+    ({"detection.unit.overrides": "Ward-A:spo2.critical.low=93"},
+     "detection.spo2.critical.low for unit Ward-A (detection.unit.overrides) (93.0) must be below detection.spo2.low"),
+    ({"detection.unit.overrides": "ICU:news2.emergency=6"},  # below the ICU default urgent of 7
+     "detection.news2.urgent for unit ICU (detection.unit.overrides) (7.0) must be below detection.news2.emergency (6.0)"),
+])
+def test_settings_that_cannot_be_meant_stop_the_job_naming_the_setting_and_the_range(overrides, message):
+    with pytest.raises(ConfigError) as exc:
+        Config(overrides)
+    assert message in str(exc.value)
+
+
+def test_every_numeric_setting_has_a_documented_range():
+    from core.config import RANGES, SETTINGS, settings_markdown
+
+    numeric = {s.name for s in SETTINGS if s.type in (int, float)}
+    assert numeric == set(RANGES)
+    table = settings_markdown()
+    assert "| `detection.spo2.low` | `92` | 70 to 100 |" in table
+    Config()  # the defaults, and the shipped unit defaults, are inside every range
