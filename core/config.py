@@ -90,6 +90,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("board", "trend.hours", float, 6, "Hours of vitals, NEWS2 and alerts a patient's view on the ward board shows."),
     Setting("lake", "path", str, "data/lake",
             "Root of the curated lake: a local folder or an s3://bucket/prefix URI."),
+    Setting("lake", "quarantine.path", str, "",
+            "Where refused records are kept unchanged for replay (dead_letter_raw), apart from the curated lake: "
+            "on AWS a bucket of its own with its own key, short retention, and no Glue table; empty: a "
+            "'quarantine' folder beside lake.path. The lake's dead_letter keeps only the reason and a scrubbed payload."),
     Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
     Setting("lake", "max.rows.per.file", int, 50000, "A file is written early once this many rows are buffered."),
     Setting("job", "parallelism", int, 1, "Default operator parallelism."),
@@ -322,6 +326,15 @@ class Config:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+
+def quarantine_path(cfg: Config) -> str:
+    """lake.quarantine.path, or a ``quarantine`` folder beside the lake (data/lake -> data/quarantine)."""
+    if cfg["lake.quarantine.path"]:
+        return cfg["lake.quarantine.path"]
+    lake = cfg["lake.path"].rstrip("/")
+    head, sep, _ = lake.rpartition("/")
+    return f"{head}/quarantine" if sep and not head.endswith(":/") else f"{lake}/quarantine" if "://" in lake else "quarantine"
 
 
 # MSF's own group (which file to run, pyFiles): in the same properties file, not job settings.

@@ -22,7 +22,7 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from core.config import MSF_PROPERTIES_PATH, Config, ConfigError
+from core.config import MSF_PROPERTIES_PATH, Config, ConfigError, quarantine_path
 from flink_app.lineage import resolve
 from flink_app.local_cluster import SUBMITTED_ENV, LocalCluster
 from flink_app.operators import (
@@ -37,6 +37,7 @@ from flink_app.operators import (
     StreamReader,
     UnitLoadProcess,
     for_sink,
+    quarantine_rows,
 )
 
 log = logging.getLogger("wardwatch")
@@ -117,7 +118,9 @@ def build(env: StreamExecutionEnvironment, cfg: Config) -> None:
     alerts = (patients.get_side_output(ALERT_TAG).process(AlertsOut(cfg), output_type=PICKLED)
               .name("alerts-out").uid("alerts-out"))
     dead = parsed.get_side_output(DEAD_LETTER_TAG).union(patients.get_side_output(DEAD_LETTER_TAG))
-    dead_rows = dead.map(lambda rows: for_sink("dead_letter", rows), output_type=PICKLED).name("dead-letter").uid("dead-letter")
+    # Each dead letter twice: scrubbed into the lake's dead_letter, unchanged into the quarantine.
+    dead_rows = dead.flat_map(lambda rows: (for_sink("dead_letter", rows), for_sink("dead_letter_raw", quarantine_rows(rows))),
+                              output_type=PICKLED).name("dead-letter").uid("dead-letter")
     units = (patients.get_side_output(MINUTE_TAG)
              .key_by(lambda m: m[0], key_type=Types.STRING())
              .process(UnitLoadProcess(cfg), output_type=PICKLED).name("unit-load").uid("unit-load"))
@@ -159,10 +162,11 @@ def run_on_local_cluster(cfg: Config) -> None:
     parallelism = max(cfg["job.parallelism"], cfg["job.taskmanagers"])
     work = Path(cfg["job.cluster.dir"]).resolve() / cfg["job.lineage"]
     work.mkdir(parents=True, exist_ok=True)
-    lake = cfg["lake.path"]
+    lake, quarantine = cfg["lake.path"], quarantine_path(cfg)
     resolved = Config({**cfg.as_dict(), "job.parallelism": parallelism,
                        "job.checkpoint.dir": str(Path(cfg["job.checkpoint.dir"]).resolve()),
-                       "lake.path": lake if "://" in lake else str(Path(lake).resolve())})
+                       "lake.path": lake if "://" in lake else str(Path(lake).resolve()),
+                       "lake.quarantine.path": quarantine if "://" in quarantine else str(Path(quarantine).resolve())})
     settings = work / "job-settings.json"
     settings.write_text(json.dumps(resolved.to_property_groups(), indent=1))
     # A SIGTERM must unwind through the context manager, which stops the cluster's JVMs.

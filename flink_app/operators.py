@@ -9,6 +9,7 @@ list state, flushed on a timer).
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import pickle
 import time
@@ -24,11 +25,13 @@ from pyflink.datastream import (
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from core import aws
-from core.config import Config
+from core.config import Config, quarantine_path
 from core.detect import PatientState, alert_row
 from core.kpl import AggregationError, deaggregate, is_aggregated
 from core.patient_path import PatientPath
 from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
+from core.schema.phi import scrub
+from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
 from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
@@ -76,17 +79,32 @@ def payload_text(payload: bytes | str) -> str:
 
 
 def dead_letter_row(stage: str, reason: str, payload: bytes | str, shard: str = "", seq: str = "",
-                    arrival_ms: int | None = None) -> dict:
+                    arrival_ms: int | None = None, *, raw: str | None = None) -> dict:
+    """A dead letter: the reason and a scrubbed payload for the lake, the unchanged record (``RAW``)
+    for the quarantine; ``raw_id`` ties them."""
     reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 1] + "…"
-    return {"stage": stage, "reason": reason, "payload": payload_text(payload)[:MAX_PAYLOAD_CHARS],
-            "kinesis_shard": shard, "kinesis_seq": seq, "arrival_ts": arrival_ms, "processed_ts": now_ms()}
+    text = payload_text(payload) if raw is None else raw
+    processed = now_ms()
+    raw_id = hashlib.sha256(f"{stage}|{shard}|{seq}|{processed}|{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    shown = (f"binary record of {len(base64.b64decode(text[7:]))} bytes (in the quarantine)"
+             if text.startswith("base64:") else scrub(text))
+    return {"stage": stage, "reason": reason, "payload": shown, "kinesis_shard": shard, "kinesis_seq": seq,
+            "arrival_ts": arrival_ms, "processed_ts": processed, "raw_id": raw_id, RAW: text}
+
+
+RAW = "_raw_payload"  # a dead letter's unchanged record, split off for the quarantine (``quarantine_rows``)
+
+
+def quarantine_rows(rows: list[dict]) -> list[dict]:
+    """The ``dead_letter_raw`` rows of these dead letters."""
+    return [{"raw_id": r["raw_id"], "stage": r["stage"], "payload": r[RAW], "kinesis_shard": r["kinesis_shard"],
+             "kinesis_seq": r["kinesis_seq"], "arrival_ts": r["arrival_ts"], "processed_ts": r["processed_ts"]}
+            for r in rows if r.get(RAW) is not None]
 
 
 def whole_record_row(reason: str, data: bytes, shard: str, seq: str, arrival_ms: int | None) -> dict:
-    """A dead letter that keeps a (binary, possibly large) Kinesis record whole, in base64."""
-    row = dead_letter_row("parse", reason, "", shard, seq, arrival_ms)
-    row["payload"] = "base64:" + base64.b64encode(data).decode()
-    return row
+    """A dead letter that keeps a (binary, possibly large) Kinesis record whole, in base64, in the quarantine."""
+    return dead_letter_row("parse", reason, "", shard, seq, arrival_ms, raw="base64:" + base64.b64encode(data).decode())
 
 
 class StreamReader(KeyedProcessFunction):
@@ -406,7 +424,8 @@ class LakeSink(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         c = self.cfg
-        self.writer = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"])
+        self.lake = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"])
+        self.quarantine = LakeWriter(quarantine_path(c), c["aws.region"], c["aws.endpoint.url"])
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
@@ -417,11 +436,15 @@ class LakeSink(KeyedProcessFunction):
         self.rows_written = group.counter("lakeRowsWritten")
         self.files_written = group.counter("lakeFilesWritten")
 
+    def writer(self, table: str) -> LakeWriter:
+        """Refused records unchanged go to the quarantine, everything else to the curated lake."""
+        return self.quarantine if table in QUARANTINE else self.lake
+
     def _recover_once(self, table: str) -> None:
         """First time this operator instance sees a table: undo flushes the restored state never saw."""
         if table in self.recovered:
             return
-        removed = self.writer.recover(table, self.lineage, self.flush_no.value() or 0)
+        removed = self.writer(table).recover(table, self.lineage, self.flush_no.value() or 0)
         if removed:
             log.warning("lake %s: removed %d file(s) written after the restored checkpoint", table, len(removed))
         self.recovered.add(table)
@@ -453,12 +476,13 @@ class LakeSink(KeyedProcessFunction):
         flush_no = (self.flush_no.value() or 0) + 1
         # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
         try:
-            paths = self.writer.commit(table, rows, self.lineage, flush_no)
+            paths = self.writer(table).commit(table, rows, self.lineage, flush_no)
         except RowsNotWritable:
             rows, bad = split_writable(table, rows)
             log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
+            # A derived row the table cannot hold: its scrubbed text only (the record it came from was read whole).
             dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
-            paths = self.writer.commit(table, rows, self.lineage, flush_no, dead=dead)
+            paths = self.writer(table).commit(table, rows, self.lineage, flush_no, dead=dead)
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

@@ -241,8 +241,12 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         "not JSON: unexpected end of data: line 1 column 65 (char 64)",
         "nothing usable: heart_rate: impossible value: heart_rate=900 outside 0..350 /min",
     ]
-    assert dead[1]["payload"] == truncated.decode() and dead[1]["stage"] == "parse"
-    assert dead[0]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole, recoverable
+    # The lake keeps a scrubbed payload; the quarantine beside it the record unchanged, for replay.
+    raw = {r["raw_id"]: r for r in read_table(lake.parent / "quarantine", "dead_letter_raw")}
+    assert {d["raw_id"] for d in every_dead} <= set(raw)
+    assert raw[dead[1]["raw_id"]]["payload"] == truncated.decode() and dead[1]["stage"] == "parse"
+    assert raw[dead[0]["raw_id"]]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole
+    assert dead[0]["payload"] == f"binary record of {len(damaged)} bytes (in the quarantine)"
     assert sorted(e["patient_id"] for e in read_table(lake, "encounters")) == ["P-25", "P-26"]
 
     minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m") if m["unit"] == "ICU"}

@@ -49,9 +49,19 @@ ALERTS = pa.schema([
 
 DEAD_LETTER = pa.schema([
     ("stage", pa.string()),  # parse | validate (fields removed, rest kept) | enrich | publish | sink
-    ("reason", pa.string()), ("payload", pa.string()),
+    ("reason", pa.string()),
+    ("payload", pa.string()),  # scrubbed (core/schema/phi.py): no identifying fields or values, at most 4 KB
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()),
     ("arrival_ts", TS), ("processed_ts", TS),
+    ("raw_id", pa.string()),  # the unchanged record in the quarantine's dead_letter_raw, for replay
+])
+
+# The quarantine: refused records unchanged (UTF-8 text, or "base64:" and the bytes), for replay
+# only. It lives outside the curated lake (lake.quarantine.path: on AWS its own bucket, key and
+# short retention) and has no Glue table, so analysts never see it.
+DEAD_LETTER_RAW = pa.schema([
+    ("raw_id", pa.string()), ("stage", pa.string()), ("payload", pa.string()),
+    ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("arrival_ts", TS), ("processed_ts", TS),
 ])
 
 ENCOUNTERS = pa.schema([
@@ -91,6 +101,8 @@ TABLES: dict[str, pa.Schema] = {
     "vitals": VITALS, "vitals_1m": VITALS_1M, "unit_load_5m": UNIT_LOAD_5M, "alerts": ALERTS,
     "encounters": ENCOUNTERS, "dead_letter": DEAD_LETTER,
 }
+QUARANTINE: dict[str, pa.Schema] = {"dead_letter_raw": DEAD_LETTER_RAW}
+ALL_TABLES: dict[str, pa.Schema] = {**TABLES, **QUARANTINE}  # what the job's sink writes
 # The column whose UTC date and hour name a row's partition.
 PARTITION_TIME = {"vitals": "ts", "vitals_1m": "window_start", "unit_load_5m": "window_start", "alerts": "ts",
-                  "dead_letter": "processed_ts", "encounters": "ts"}
+                  "dead_letter": "processed_ts", "encounters": "ts", "dead_letter_raw": "processed_ts"}

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from core.schema.tables import PARTITION_TIME, TABLES
+from core.schema.tables import ALL_TABLES, PARTITION_TIME
 
 
 def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> tuple[pafs.FileSystem, str]:
@@ -67,8 +67,8 @@ def _hour_partition(hour: int) -> str:
     return f"dt={dt}/hour={hh}"
 
 
-_COLUMNS = {name: itemgetter(*schema.names) for name, schema in TABLES.items()}
-_TIME_INDEX = {name: schema.get_field_index(PARTITION_TIME[name]) for name, schema in TABLES.items()}
+_COLUMNS = {name: itemgetter(*schema.names) for name, schema in ALL_TABLES.items()}
+_TIME_INDEX = {name: schema.get_field_index(PARTITION_TIME[name]) for name, schema in ALL_TABLES.items()}
 
 
 def to_tuples(table: str, rows: list[dict]) -> list[tuple]:
@@ -82,7 +82,7 @@ def to_tuples(table: str, rows: list[dict]) -> list[tuple]:
     try:
         return [columns(row) for row in rows]
     except KeyError:
-        names = TABLES[table].names
+        names = ALL_TABLES[table].names
         return [tuple(row.get(name) for name in names) for row in rows]
 
 
@@ -133,7 +133,7 @@ def _batches(table: str, rows: list[dict] | list[tuple]) -> dict[str, pa.Table]:
 
 
 def arrow_table(table: str, rows: list[tuple]) -> pa.Table:
-    schema = TABLES[table]
+    schema = ALL_TABLES[table]
     with gc_paused():  # zip(*rows) makes an iterator per row: 11 us a row with the collector on, 2 without
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
         return pa.Table.from_arrays([pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)],
