@@ -48,6 +48,22 @@ PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
 
+def report_tables() -> list[str]:
+    """The curated tables the reports' SQL reads (sqlglot), sorted."""
+    import sqlglot
+    from sqlglot import exp
+
+    used: set[str] = set()
+    for report in load_reports():
+        tree = sqlglot.parse_one(report.sql.replace("${day}", "2000-01-01"), read="trino")
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        used |= {t.name for t in tree.find_all(exp.Table)} - ctes
+    unknown = used - set(TABLES)
+    if unknown:
+        raise ValueError(f"reports read tables that are not curated tables: {sorted(unknown)}")
+    return sorted(used)
+
+
 class Analytics(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: Environment, name: str, keys: Keys,
                  storage: Storage, removal: cdk.RemovalPolicy) -> None:
@@ -86,7 +102,7 @@ class Analytics(Construct):
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
                     output_location=self.results_uri,
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
-                        encryption_option="SSE_KMS", kms_key=keys.data.key_arn))))
+                        encryption_option="SSE_KMS", kms_key=keys.reports.key_arn))))
         self.workgroup.apply_removal_policy(removal)
 
         # The reports as Athena named queries (the same SQL the local engine runs; ${day} = YYYY-MM-DD).
@@ -106,7 +122,7 @@ class Analytics(Construct):
                                   retention=logs.RetentionDays.THREE_MONTHS, encryption_key=keys.data,
                                   removal_policy=cdk.RemovalPolicy.DESTROY if not env.retain_data else cdk.RemovalPolicy.RETAIN)
         dlq = sqs.Queue(self, "DailyReportsDeadLetters", queue_name=f"{name}-daily-reports-dlq",
-                        encryption_master_key=keys.data, enforce_ssl=True, retention_period=cdk.Duration.days(14))
+                        encryption_master_key=keys.reports, enforce_ssl=True, retention_period=cdk.Duration.days(14))
         source = lambda_source()
         fn = lambda_.Function(
             self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
@@ -114,7 +130,7 @@ class Analytics(Construct):
             code=lambda_.Code.from_asset(source),
             timeout=cdk.Duration.minutes(15), memory_size=256, reserved_concurrent_executions=1,
             environment={"DATABASE": self.database_name, "WORKGROUP": self.workgroup_name,
-                         "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.data.key_arn},
+                         "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.reports.key_arn},
             environment_encryption=keys.data, dead_letter_queue=dlq, log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE, description="WardWatch daily reports: Athena -> CSV in S3")
         shutil.rmtree(source)  # CDK staged a copy into cdk.out when the function was built
@@ -125,13 +141,20 @@ class Analytics(Construct):
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["athena:StartQueryExecution", "athena:GetQueryExecution"], resources=[workgroup_arn]))
         catalog = f"arn:{stack.partition}:glue:{stack.region}:{stack.account}"
+        used = report_tables()  # only the tables the reports read: never dead_letter
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
             resources=[f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
-                       f"{catalog}:table/{self.database_name}/*"]))
-        storage.lake.grant_read(fn)
-        storage.athena_results.grant_read_write(fn)
-        keys.data.grant_encrypt_decrypt(fn)
+                       *(f"{catalog}:table/{self.database_name}/{t}" for t in used)]))
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:GetObject"], resources=[storage.lake.arn_for_objects(f"lake/{t}/*") for t in used]))
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[storage.lake.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"lake/{t}/*" for t in used]}}))
+        storage.athena_results.grant_read_write(fn)  # the reports key: encrypt and decrypt results
+        fn.add_to_role_policy(iam.PolicyStatement(  # the lake's key: decrypt only, and only through S3
+            actions=["kms:Decrypt"], resources=[keys.data.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}}))
         events.Rule(self, "Daily", rule_name=f"{name}-daily-reports", schedule=events.Schedule.cron(minute="0", hour="6"),
                     targets=[targets.LambdaFunction(fn, retry_attempts=2, dead_letter_queue=dlq)])
         self.daily_reports = fn

@@ -223,7 +223,9 @@ class Dashboards(Construct):
         role.add_to_policy(iam.PolicyStatement(
             actions=["s3:ListBucket", "s3:ListBucketMultipartUploads"], resources=[storage.athena_results.bucket_arn],
             conditions={"StringLike": {"s3:prefix": ["results/*", "results/"]}}))
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[keys.data.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}}))
+        via_s3 = {"StringEquals": {"kms:ViaService": [f"s3.{stack.region}.amazonaws.com"]}}
+        role.add_to_policy(iam.PolicyStatement(  # the lake: read only
+            actions=["kms:Decrypt"], resources=[keys.data.key_arn], conditions=via_s3))
+        role.add_to_policy(iam.PolicyStatement(  # Athena's results: written and read back
+            actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[keys.reports.key_arn], conditions=via_s3))
         return role

@@ -9,10 +9,13 @@ from constructs import Construct
 
 
 class Keys(Construct):
-    """``data``: stream, lake, Athena results, ledger table, logs. ``alerts``: SNS topics and pager queues.
+    """``data``: stream, lake, ledger table, logs. ``alerts``: SNS topics and pager queues.
+    ``quarantine``: refused records kept unchanged (may hold identities: only the job writes them).
+    ``reports``: Athena results and the daily report CSVs (aggregates, no record-level reads).
 
-    Two keys so that a team can be allowed to read pages without being able to decrypt the lake.
-    Service principals get only what they need, scoped to this account (confused-deputy guard).
+    Separate keys where data of different sensitivity meet: a team can read pages, or report
+    results, without being able to decrypt the lake, and nobody who reads the lake decrypts the
+    quarantine. Service principals get only what they need, scoped to this account.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, name: str, removal: cdk.RemovalPolicy) -> None:
@@ -29,6 +32,12 @@ class Keys(Construct):
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                     f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}*"}},
         ))
+        self.quarantine = kms.Key(self, "Quarantine", alias=f"alias/{name}-quarantine", enable_key_rotation=True,
+                                  description="WardWatch refused records kept unchanged for replay",
+                                  removal_policy=removal, pending_window=cdk.Duration.days(30))
+        self.reports = kms.Key(self, "Reports", alias=f"alias/{name}-reports", enable_key_rotation=True,
+                               description="WardWatch Athena results and report files", removal_policy=removal,
+                               pending_window=cdk.Duration.days(30))
         self.alerts = kms.Key(self, "Alerts", alias=f"alias/{name}-alerts", enable_key_rotation=True,
                               description="WardWatch alert topics and pager queues", removal_policy=removal,
                               pending_window=cdk.Duration.days(30))

@@ -1,7 +1,8 @@
-"""Buckets: the curated lake, Athena results, and the access-log bucket both log to.
+"""Buckets: the curated lake, the quarantine, Athena results, and the access-log bucket they log to.
 
-All block public access, refuse plain HTTP, keep versions and log access. The lake and the
-results are SSE-KMS with the data key (S3 Bucket Keys on, to keep KMS calls and cost down).
+All block public access, refuse plain HTTP, keep versions and log access. The lake is SSE-KMS
+with the data key, the quarantine (refused records unchanged) with its own key and a short
+life, the results with the reports key (S3 Bucket Keys on, to keep KMS calls and cost down).
 """
 
 from __future__ import annotations
@@ -45,11 +46,19 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs, server_access_logs_prefix="lake/",
             lifecycle_rules=lake_rules, **common)
         self.athena_results = s3.Bucket(
-            self, "AthenaResults", encryption=s3.BucketEncryption.KMS, encryption_key=keys.data,
+            self, "AthenaResults", encryption=s3.BucketEncryption.KMS, encryption_key=keys.reports,
             bucket_key_enabled=True, server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="athena-results/",
             lifecycle_rules=[s3.LifecycleRule(id="expire-results",
                                               expiration=cdk.Duration.days(env.athena_results_expire_days),
+                                              noncurrent_version_expiration=cdk.Duration.days(1),
+                                              abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+            **common)
+        self.quarantine = s3.Bucket(
+            self, "Quarantine", encryption=s3.BucketEncryption.KMS, encryption_key=keys.quarantine,
+            bucket_key_enabled=True, server_access_logs_bucket=self.access_logs, server_access_logs_prefix="quarantine/",
+            lifecycle_rules=[s3.LifecycleRule(id="expire-quarantine",
+                                              expiration=cdk.Duration.days(env.quarantine_expire_days),
                                               noncurrent_version_expiration=cdk.Duration.days(1),
                                               abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
             **common)

@@ -68,7 +68,10 @@ def resources(template: Template, type_: str) -> dict:
 def test_keys_rotate_and_every_store_uses_them(dev):
     t, _ = dev
     keys = resources(t, "AWS::KMS::Key")
-    assert len(keys) == 2 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    assert len(keys) == 4 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    assert sorted(k["Properties"]["Description"] for k in keys.values()) == [
+        "WardWatch Athena results and report files", "WardWatch alert topics and pager queues",
+        "WardWatch patient data at rest", "WardWatch refused records kept unchanged for replay"]
     t.has_resource_properties("AWS::Kinesis::Stream", {
         "StreamEncryption": {"EncryptionType": "KMS", "KeyId": Match.any_value()},
         "StreamModeDetails": {"StreamMode": "ON_DEMAND"}, "Name": "wardwatch-dev-vitals"})
@@ -86,7 +89,7 @@ def test_keys_rotate_and_every_store_uses_them(dev):
 def test_buckets_are_private_encrypted_versioned_logged_and_tls_only(dev):
     t, _ = dev
     buckets = resources(t, "AWS::S3::Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4
     for logical, bucket in buckets.items():
         p = bucket["Properties"]
         assert p["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": True, "BlockPublicPolicy": True,
@@ -335,14 +338,14 @@ def test_supported_resources_deploy_to_moto(dev):
             StreamName="wardwatch-dev-vitals")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
         kms = client("kms")
         key_ids = [k["KeyId"] for k in kms.list_keys()["Keys"]]
-        assert len(key_ids) == 2 and all(kms.get_key_rotation_status(KeyId=k)["KeyRotationEnabled"] for k in key_ids)
+        assert len(key_ids) == 4 and all(kms.get_key_rotation_status(KeyId=k)["KeyRotationEnabled"] for k in key_ids)
         aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
         assert {"alias/wardwatch-dev-data", "alias/wardwatch-dev-alerts"} <= aliases
         s3 = client("s3")
         algorithms = sorted(
             s3.get_bucket_encryption(Bucket=b["Name"])["ServerSideEncryptionConfiguration"]["Rules"][0]
             ["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for b in s3.list_buckets()["Buckets"])
-        assert algorithms == ["AES256", "aws:kms", "aws:kms"]
+        assert algorithms == ["AES256", "aws:kms", "aws:kms", "aws:kms"]
         sns = client("sns")
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
         assert sorted(t.rsplit(":", 1)[1] for t in topics) == [
@@ -480,3 +483,71 @@ def test_quicksight_role_reads_only_the_curated_tables(dev):
                                                                          "glue:Delete", "kms:Encrypt"))}
     kms = next(s for s in statements if "kms:Decrypt" in s["Action"])
     assert "kms:ViaService" in json.dumps(kms["Condition"])
+
+
+# ---- least privilege by prefix and purpose; the quarantine ----------------------------------
+
+def _statements_of(t, role_prefix: str) -> list[dict]:
+    return [s for p in resources(t, "AWS::IAM::Policy").values()
+            if any(r["Ref"].startswith(role_prefix) for r in p["Properties"]["Roles"])
+            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _key_of(t, description: str) -> str:
+    return next(k for k, r in resources(t, "AWS::KMS::Key").items() if r["Properties"]["Description"] == description)
+
+
+def test_the_job_writes_and_deletes_only_under_its_own_prefixes(dev):
+    t, _ = dev
+    text = json.dumps([s for s in _statements_of(t, "StreamingJobRole") if any(
+        a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))])
+    writes = [s for s in _statements_of(t, "StreamingJobRole") if "s3:DeleteObject*" in s["Action"]
+              or "s3:PutObject" in s["Action"]]
+    assert writes
+    for s in writes:
+        for resource in s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]:
+            if "Fn::GetAtt" in resource:
+                continue  # the bucket itself (listing); objects are named by Fn::Join with their prefix
+            joined = json.dumps(resource)
+            assert '/lake/*' in joined or '/raw/*' in joined, resource  # never every object of the bucket
+    assert "StorageQuarantine" in text and "StorageLake" in text
+
+
+def test_refused_records_go_to_a_quarantine_with_its_own_key_and_short_life(dev, prod):
+    for which, days in ((dev, 7), (prod, 30)):
+        t, _ = which
+        [q] = [b for k, b in resources(t, "AWS::S3::Bucket").items() if k.startswith("StorageQuarantine")]
+        sse = q["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert sse["KMSMasterKeyID"] == {"Fn::GetAtt": [_key_of(t, "WardWatch refused records kept unchanged for replay"),
+                                                        "Arn"]}
+        assert {"ExpirationInDays": days, "Id": "expire-quarantine"}.items() <= q["Properties"][
+            "LifecycleConfiguration"]["Rules"][0].items() or any(
+            r.get("ExpirationInDays") == days for r in q["Properties"]["LifecycleConfiguration"]["Rules"])
+        # the job is told where it is; no Glue table (analysts) and no other role reaches it
+        [app] = resources(t, "AWS::KinesisAnalyticsV2::Application").values()
+        assert "raw" in json.dumps(app["Properties"]) and "quarantine.path" in json.dumps(app["Properties"])
+        assert not [x for x in resources(t, "AWS::Glue::Table").values()
+                    if x["Properties"]["TableInput"]["Name"] == "dead_letter_raw"]
+        key = _key_of(t, "WardWatch refused records kept unchanged for replay")
+        users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(p["Properties"]["PolicyDocument"])
+                 for r in (x["Ref"] for x in p["Properties"]["Roles"])}
+        assert users and all(u.startswith("StreamingJobRole") for u in users), users
+
+
+def test_the_report_lambda_reads_only_its_tables_and_only_decrypts_the_lake(dev):
+    from infra.analytics import report_tables
+
+    t, _ = dev
+    statements = _statements_of(t, "AnalyticsDailyReports")
+    text = json.dumps(statements)
+    assert "lake/dead_letter" not in text and '"/lake/*"' not in text
+    for table in report_tables():
+        assert f"/lake/{table}/*" in text
+    data_key = _key_of(t, "WardWatch patient data at rest")
+    on_data = [s for s in statements if data_key in json.dumps(s["Resource"])]
+    assert on_data and all((s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) == ["kms:Decrypt"]
+                           for s in on_data), on_data
+    t.has_resource_properties("AWS::Athena::WorkGroup", {"WorkGroupConfiguration": Match.object_like({
+        "ResultConfiguration": Match.object_like({"EncryptionConfiguration": {
+            "EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [_key_of(t, "WardWatch Athena results and report files"),
+                                                                    "Arn"]}}})})})

@@ -1,7 +1,8 @@
 -- title: Data freshness (seconds from each table's newest event to now)
 -- source: WardWatch KPI: is the pipeline delivering? One clock for every table: event time (the
--- reading's, alert's or encounter's own time, a window's end; a dead letter's Kinesis arrival),
--- measured against one checked_at. Scans today's partitions only; no rows: newest and lag empty.
+-- reading's, alert's or encounter's own time, a window's end), measured against one checked_at.
+-- Scans today's partitions only; no rows: newest and lag empty. Dead letters are not read here (the
+-- report job has no access to them; their growth is a CloudWatch alarm).
 -- chart: label=table_name value=lag_s
 WITH newest AS (
   SELECT 'vitals' AS table_name, max(ts) AS newest FROM vitals WHERE dt = '${day}'
@@ -13,8 +14,6 @@ WITH newest AS (
   SELECT 'alerts', max(ts) FROM alerts WHERE dt = '${day}'
   UNION ALL
   SELECT 'encounters', max(ts) FROM encounters WHERE dt = '${day}'
-  UNION ALL
-  SELECT 'dead_letter', max(arrival_ts) FROM dead_letter WHERE dt = '${day}'
 ), clock AS (
   SELECT current_timestamp AS checked_at
 )
