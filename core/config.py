@@ -53,6 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source", "max.records.per.poll", int, 10000,
             "GetRecords Limit (1-10000). Larger polls make larger batches: fewer, fuller elements per operator."),
     Setting("source", "shard.discovery.interval.ms", int, 10000, "How often ListShards is called."),
+    Setting("source", "failure.timeout.ms", int, 600000,
+            "How long reads may keep failing with faults that could heal (network, throttling, 5xx) before the "
+            "job fails loudly with the cause; access denied, a missing stream, KMS or credential errors fail at once."),
     Setting("alerts", "stream.name", str, "",
             "Kinesis stream the job writes every alert to (partition key: patient), for the delivery "
             "service in alerts/; empty: alerts go to the alerts table only and nobody is paged."),
@@ -194,7 +197,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 # meant: spo2.low=150 would page every patient, persistence.ms=-5 would page every artefact.
 RANGES: dict[str, tuple[float, float]] = {
     "source.poll.interval.ms": (200, 60_000), "source.max.records.per.poll": (1, 10_000),
-    "source.shard.discovery.interval.ms": (1_000, 3_600_000), "alerts.put.timeout.ms": (1_000, 600_000),
+    "source.shard.discovery.interval.ms": (1_000, 3_600_000), "source.failure.timeout.ms": (10_000, 86_400_000), "alerts.put.timeout.ms": (1_000, 600_000),
     "delivery.retry.max.ms": (100, 3_600_000), "delivery.publish.timeout.ms": (100, 60_000),
     "delivery.idle.ms": (50, 60_000), "delivery.failover.ms": (1_000, 600_000),
     "board.port": (0, 65_535), "board.trend.hours": (0.25, 48),

@@ -34,7 +34,7 @@ from core.schema.phi import scrub
 from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
-from flink_app.io.kinesis_reader import KinesisShardReader, StreamPoller
+from flink_app.io.kinesis_reader import KinesisShardReader, SourceUnavailable, StreamPoller, permanent_cause
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
 
 log = logging.getLogger("wardwatch")
@@ -127,20 +127,44 @@ class StreamReader(KeyedProcessFunction):
         self.positions = runtime_context.get_map_state(MapStateDescriptor("positions", Types.STRING(), Types.STRING()))
         group = metrics(runtime_context)
         group.gauge("millisBehindLatest", lambda: self.poller.lag_ms)
+        # Time since a read last succeeded: "running but reading nothing" shows here (and alarms),
+        # where millisBehindLatest would keep its last value.
+        self.last_read = time.monotonic()
+        self.failing_since: float | None = None
+        group.gauge("millisSinceLastRead", lambda: int((time.monotonic() - self.last_read) * 1000))
         self.records_in = group.counter("recordsReadFromKinesis")
+        self.give_up_s = c["source.failure.timeout.ms"] / 1000
 
     def process_element(self, stream, ctx: KeyedProcessFunction.Context):
         positions = dict(self.positions.items())
         try:
             records, changed = self.poller.poll_round(positions)
-        except Exception as exc:  # network or service fault: keep the positions, poll again next tick
-            log.warning("reading %s failed: %s", stream, exc)
+        except Exception as exc:  # keep the positions; poll again next tick, unless it cannot heal
+            self._failed(stream, exc)
             return
+        self.last_read, self.failing_since = time.monotonic(), None
         for shard_id, position in changed.items():
             self.positions.put(shard_id, position)
         self.records_in.inc(len(records))
         if records:  # one element per round: per-element overhead, not per-record, dominates (README)
             yield [(r.shard_id, r.sequence_number, r.arrival_ms, r.data) for r in records]
+
+
+    def _failed(self, stream: str, exc: Exception) -> None:
+        """A transient fault is retried quietly for a while; one that cannot heal, or lasts past
+        source.failure.timeout.ms, fails the job with its cause (FATAL in the log, the console of
+        make run, and a restart on MSF that the Downtime and ReadingNothing alarms see)."""
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+            log.warning("reading %s failed: %s", stream, exc)
+        cause = permanent_cause(exc)
+        if cause is None and now - self.failing_since >= self.give_up_s:
+            cause = f"every read has failed for {now - self.failing_since:.0f} s; last error: {type(exc).__name__}: {exc}"
+        if cause is not None:
+            message = f"FATAL: cannot read Kinesis stream {stream}: {cause}"
+            log.error(message)
+            raise SourceUnavailable(message) from exc
 
 
 class Parse(ProcessFunction):

@@ -41,6 +41,9 @@ ALARMS = (
               "A checkpoint failed: a restart would replay more, and the lake commit waits."),
     AlarmRule("Downtime", "downtime", "Maximum", 0, 3,
               "The job is not running: no alerts are raised.", cw.TreatMissingData.BREACHING),
+    AlarmRule("ReadingNothing", "millisSinceLastRead", "Maximum", 300_000, 2,
+              "The job is running but no read of the vitals stream has succeeded for 5 minutes "
+              "(permissions, KMS, network): no readings, no alerts."),
     AlarmRule("DeadLetterGrowth", "recordsDeadLettered", "Sum", 100, 1,
               "More than 100 records dead-lettered in 5 minutes: a source is sending bad data."),
 )
@@ -72,7 +75,8 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cw.GraphWidget(title="Readings in / enriched", left=[metric("recordsReadFromKinesis", "Sum"),
                                                                 metric("readingsEnriched", "Sum")]),
-            cw.GraphWidget(title="Source lag (ms)", left=[metric("millisBehindLatest", "Maximum")]),
+            cw.GraphWidget(title="Source lag and time since the last successful read (ms)",
+                           left=[metric("millisBehindLatest", "Maximum"), metric("millisSinceLastRead", "Maximum")]),
             cw.GraphWidget(title="Alerts written to the alerts stream", left=[metric("alertsWritten", "Sum")]),
         )
         dashboard.add_widgets(

@@ -551,3 +551,11 @@ def test_the_report_lambda_reads_only_its_tables_and_only_decrypts_the_lake(dev)
         "ResultConfiguration": Match.object_like({"EncryptionConfiguration": {
             "EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [_key_of(t, "WardWatch Athena results and report files"),
                                                                     "Arn"]}}})})})
+
+
+def test_running_but_reading_nothing_alarms(dev):
+    t, _ = dev
+    [alarm] = [a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"]["AlarmName"] == "wardwatch-dev-ReadingNothing"]
+    assert alarm["MetricName"] == "millisSinceLastRead" and alarm["Threshold"] == 300_000
+    assert alarm["AlarmActions"] and alarm["ComparisonOperator"] == "GreaterThanThreshold"

@@ -91,6 +91,74 @@ def wait_for_delivery(status_file: Path, pager: Pager | None, timeout_s: float) 
         time.sleep(0.5)
 
 
+def rotate(path: Path, keep: int = 5) -> Path:
+    """Keep the last ``keep`` runs' logs: job.log -> job.log.1 -> ... (the newest run is job.log)."""
+    for i in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{i}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{i + 1}"))
+    if path.exists():
+        path.replace(path.with_name(f"{path.name}.1"))
+    return path
+
+
+class FatalWatch(threading.Thread):
+    """Prints, once each, the FATAL causes the job logs (Flink's own log, where its Python operators
+    write in thread mode): a job that cannot read must not look healthy on the console."""
+
+    def __init__(self, folder: Path):
+        super().__init__(daemon=True)
+        self.folder, self.seen, self.offsets = folder, set(), {}
+        self.stopping = threading.Event()
+
+    def scan(self) -> list[str]:
+        new = []
+        for path in sorted(self.folder.glob("*.log")):
+            with open(path, "rb") as f:
+                f.seek(self.offsets.get(path, 0))
+                chunk = f.read()
+                self.offsets[path] = f.tell()
+            for line in chunk.decode("utf-8", "replace").splitlines():
+                if " ERROR " in line and "FATAL: " in line:
+                    message = line[line.index("FATAL: "):].strip()
+                    if message not in self.seen:
+                        self.seen.add(message)
+                        new.append(message)
+        return new
+
+    def run(self) -> None:
+        while not self.stopping.wait(2):
+            for message in self.scan():
+                print(f"run: THE JOB IS FAILING and restarting: {message} (log: {self.folder})", file=sys.stderr,
+                      flush=True)
+
+
+def status_line(stats_file: Path, counter: LakeCounter, status_file: Path) -> str:
+    """What the pipeline has done so far, for a line every few seconds."""
+    from alerts.consumer import read_status
+
+    sent = json.loads(stats_file.read_text()).get("sent", 0) if stats_file.exists() else 0
+    rows = counter.rows()
+    status = read_status(str(status_file))
+    return (f"run: status: {sent:,} sent · {rows.get('vitals', 0) + rows.get('encounters', 0):,} in the lake · "
+            f"{rows.get('dead_letter', 0):,} dead-lettered · {rows.get('alerts', 0):,} alerts · "
+            f"{status.get('delivered', 0):,} pages delivered, {status.get('held', 0):,} held")
+
+
+class LakeCounter:
+    """Rows per table in the files written since the run began, counted once per file."""
+
+    def __init__(self, lake: Path, before: set[Path]):
+        self.lake, self.before, self.counted, self.totals = lake, before, set(), {}
+
+    def rows(self) -> dict[str, int]:
+        new = lake_files(self.lake) - self.before - self.counted
+        for table, entry in lake_counts(new).items():
+            self.totals[table] = self.totals.get(table, 0) + entry["rows"]
+        self.counted |= new
+        return dict(self.totals)
+
+
 def warn_overlap(lake: Path, seed: int, duration: float | None, speed: float) -> None:
     """Say so when this run would write patients the lake already holds for the same day: every
     report over that day would count them twice."""
@@ -115,7 +183,7 @@ def start_board(config_path: Path, run_dir: Path, env: dict, port: int) -> subpr
     """The ward board on 127.0.0.1; its URL is printed once it listens."""
     url_file = run_dir / "board.url"
     url_file.unlink(missing_ok=True)
-    with open(run_dir / "board.log", "wb") as log:
+    with open(rotate(run_dir / "board.log"), "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "board", "--config", str(config_path), "--url-file", str(url_file),
                                  "--set", f"board.port={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -219,17 +287,22 @@ def main(argv: list[str] | None = None) -> int:
                     "taskmanagers": str(args.taskmanagers), "cluster.dir": str(data / "cluster")},
         })
         config_path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        with open(run_dir / "job.log", "wb") as job_log:
+        flink_logs = run_dir / "flink"  # Flink's own log and its Python operators' (thread mode), rotated by Flink
+        flink_logs.mkdir(exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "FLINK_LOG_DIR": str(flink_logs)}
+        watch = FatalWatch(flink_logs)
+        watch.scan()  # what earlier runs logged is not news
+        watch.start()
+        with open(rotate(run_dir / "job.log"), "wb") as job_log:
             job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config_path)], cwd=ROOT,
                                    env=env, stdout=job_log, stderr=subprocess.STDOUT, start_new_session=True)
         shape = ("one JVM" if args.taskmanagers == 1
                  else f"local cluster of {args.taskmanagers} TaskManagers, logs in {data / 'cluster'}")
-        print(f"run: Flink job starting (thread mode, {shape}, checkpoints every 5 s); log: {run_dir / 'job.log'}",
-              flush=True)
+        print(f"run: Flink job starting (thread mode, {shape}, checkpoints every 5 s); logs: {run_dir / 'job.log'}, "
+              f"{flink_logs}/ (its operators)", flush=True)
         for stale in (run_dir / "delivery").glob("status.*.json"):
             stale.unlink()
-        with open(run_dir / "delivery.log", "wb") as delivery_log:
+        with open(rotate(run_dir / "delivery.log"), "wb") as delivery_log:
             delivery = subprocess.Popen([sys.executable, "-m", "alerts", "--work-dir", str(run_dir / "delivery"),
                                          "--config", str(config_path)], cwd=ROOT, env=env, stdout=delivery_log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -251,10 +324,14 @@ def main(argv: list[str] | None = None) -> int:
         producer = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
         print(f"run: producer started: {args.patients} patients at {args.speed:g}x"
               + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
+        counter, next_status = LakeCounter(lake, before), time.monotonic() + 10
         while producer.poll() is None:
             if job.poll() is not None:
                 print(f"run: the Flink job exited with code {job.returncode}; see {run_dir / 'job.log'}", file=sys.stderr)
                 break
+            if time.monotonic() >= next_status:
+                print(status_line(stats_file, counter, run_dir / "delivery" / "status.json"), flush=True)
+                next_status = time.monotonic() + 10
             time.sleep(0.5)
     except KeyboardInterrupt:
         interrupted = True

@@ -1,0 +1,75 @@
+"""Failures that will not heal are loud: the job fails with the cause, and make run prints it.
+
+The job test runs the real job (mini-cluster) against a moto server on a stream that does not
+exist: before, it stayed RUNNING and logged a warning per poll to a file under site-packages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from flink_app.io.kinesis_reader import permanent_cause
+from infra.local.run import FatalWatch, rotate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "GetRecords")
+
+
+def test_what_cannot_heal_is_told_apart_from_what_can():
+    assert "does not exist" in permanent_cause(client_error("ResourceNotFoundException"))
+    assert "access denied" in permanent_cause(client_error("AccessDeniedException"))
+    assert "kms:Decrypt" in permanent_cause(client_error("KMSAccessDeniedException"))
+    assert "credentials" in permanent_cause(NoCredentialsError())
+    for transient in (client_error("InternalFailure"), client_error("ProvisionedThroughputExceededException"),
+                      client_error("ServiceUnavailable"), EndpointConnectionError(endpoint_url="http://x"),
+                      TimeoutError()):
+        assert permanent_cause(transient) is None, transient
+
+
+def test_the_job_fails_loudly_on_a_missing_stream(moto_endpoint, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps([
+        {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": moto_endpoint}},
+        {"PropertyGroupId": "source", "PropertyMap": {"stream.name": "no-such-stream"}},
+        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(tmp_path / "lake")}},
+        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk")}},
+    ]))
+    logs = tmp_path / "flink"
+    watch = FatalWatch(logs)
+    logs.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLINK_LOG_DIR": str(logs)}
+    with open(tmp_path / "job.log", "wb") as out:
+        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT, env=env,
+                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while not seen and time.monotonic() < deadline and job.poll() is None:
+            time.sleep(1)
+            seen = watch.scan()
+        assert seen == ["FATAL: cannot read Kinesis stream no-such-stream: the stream does not exist "
+                        "(source.stream.name, aws.region) (ResourceNotFoundException)"], (tmp_path / "job.log").read_text()
+        assert watch.scan() == []  # each cause is told once, however often the job restarts on it
+    finally:
+        os.killpg(job.pid, signal.SIGTERM)
+        job.wait(30)
+
+
+def test_logs_of_earlier_runs_are_kept_and_rotated(tmp_path):
+    log = tmp_path / "job.log"
+    for run in range(7):
+        rotate(log, keep=5).write_text(f"run {run}")
+    assert log.read_text() == "run 6"
+    assert [(tmp_path / f"job.log.{i}").read_text() for i in range(1, 6)] == [f"run {6 - i}" for i in range(1, 6)]
+    assert not (tmp_path / "job.log.6").exists()
