@@ -63,4 +63,4 @@ destroy: $(STAMP)
 ## clean: remove run logs, checkpoints, build outputs; keeps the lake (data/lake*), reports and the virtualenvs
 clean:
 	rm -rf data/run data/checkpoints data/cluster .pytest_cache cdk.out dist
-	@echo "make clean kept: data/lake* (the curated lake; delete it yourself or use make run FRESH=1), data/reports, .venv, .venv-checkov, connectors/target"
+	@echo "make clean kept: data/lake* (the curated lake; delete it yourself or use make run FRESH=1), data/quarantine (refused records, unchanged), data/reports, .venv, .venv-checkov, connectors/target"
