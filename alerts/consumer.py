@@ -88,8 +88,8 @@ def build_delivery(cfg: Config) -> Delivery:
         ledger = DynamoLedger(aws.client("dynamodb", region, endpoint, attempts=2, timeout_s=timeout),
                               cfg["delivery.ledger.table"])
     return Delivery(
-        ledger=ledger, publisher=SnsPublisher(aws.client("sns", region, cfg["delivery.sns.endpoint.url"] or endpoint, attempts=1,
-                                          timeout_s=timeout), names),
+        ledger=ledger, publisher=SnsPublisher(None, names, client_for=lambda t: aws.client(
+            "sns", region, cfg["delivery.sns.endpoint.url"] or endpoint, attempts=1, timeout_s=t), timeout_s=timeout),
         router=Router.from_config(cfg), names=names, clock_ms=now_ms,
         dead_letter=DeadLetterQueue(aws.client("sqs", region, endpoint), cfg["delivery.deadletter.queue.url"]),
         retry_max_ms=cfg["delivery.retry.max.ms"])

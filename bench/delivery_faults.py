@@ -144,7 +144,8 @@ def run(label: str, scenario: str, moto: str) -> dict:
             names = {"H01": "Northgate General", "H02": "Riverside", "H03": "Hillcrest"}
             delivery = Delivery(
                 ledger=DynamoLedger(aws.client("dynamodb", res.region, ddb_at, attempts=2, timeout_s=5), res.ledger_table),
-                publisher=SnsPublisher(aws.client("sns", res.region, sns_at, attempts=1, timeout_s=5), names),
+                publisher=SnsPublisher(None, names, timeout_s=5, client_for=lambda t: aws.client(
+                    "sns", res.region, sns_at, attempts=1, timeout_s=t)),
                 router=Router(res.topic_arn, []), names=names, clock_ms=lambda: int(time.time() * 1000),
                 dead_letter=lambda data, reason: None, retry_max_ms=5000)
             pending = list(todo)

@@ -22,7 +22,9 @@ def client(service: str, region: str, endpoint_url: str = "", raw_timestamps: bo
     config = _BOTO
     if attempts is not None or timeout_s is not None:
         config = _BOTO.merge(BotoConfig(
-            retries={"max_attempts": attempts or 5, "mode": "standard"},
+            # total_max_attempts counts the first try; botocore's max_attempts counts retries only, so
+            # attempts=1 had still sent a slow publish twice.
+            retries={"total_max_attempts": attempts or 5, "mode": "standard"},
             connect_timeout=timeout_s or 5, read_timeout=timeout_s or 20))
     core = botocore.session.get_session()
     if raw_timestamps:

@@ -127,3 +127,35 @@ def test_an_unrenderable_record_reaches_the_undeliverable_queue_with_its_reason(
     body = json.loads(msg["Body"])
     assert body["reason"] == "not JSON: invalid" and base64.b64decode(body["record_base64"]) == b"\xff not an alert"
     assert msg["MessageAttributes"]["reason"]["StringValue"] == "not JSON: invalid"
+
+
+def test_a_slow_sns_gets_a_longer_timeout_instead_of_a_repeat_per_attempt(res):
+    """SNS answering in 3 s against a 1-s timeout: before, every attempt timed out and was
+    delivered anyway (a repeat per attempt, the page never marked sent). Now the timeout doubles
+    after each read timeout until SNS answers, then follows SNS's pace: the next page goes once."""
+    import time
+
+    from infra.local.faults import FaultProxy
+
+    sqs = aws.client("sqs", res.region, res.endpoint)
+    with FaultProxy(res.endpoint) as proxy:
+        proxy.delay_s = 3.0
+        pub = SnsPublisher(None, NAMES, timeout_s=1, max_timeout_s=30, client_for=lambda t: aws.client(
+            "sns", res.region, proxy.endpoint, attempts=1, timeout_s=t))
+        first, second = render(alert(), NAMES), render(alert(bed="ICU-05", i=2), NAMES)
+        failures = 0
+        while True:
+            try:
+                pub.publish(first, res.topic_arn)
+                break
+            except PublishFailed:
+                failures += 1
+                assert failures < 5, "the timeout never grew past SNS's answer time"
+        assert failures == 2 and pub.timeout_s >= 6  # 1 s, 2 s timed out; 4 s got the answer
+        pub.publish(second, res.topic_arn)  # at SNS's pace: no timeout, no repeat
+        time.sleep(3.5)  # the timed-out requests still reach SNS, late
+    pages = []
+    for _ in range(5):
+        pages += receive_pages(sqs, res.queue_url)
+    ids = [p["attributes"]["page_id"] for p in pages]
+    assert ids.count(first.page_id) == 3 and ids.count(second.page_id) == 1  # the repeats carry one id
