@@ -103,3 +103,18 @@ def test_a_row_the_table_cannot_hold_is_refused_before_anything_is_written_then_
     assert [r[1] for r in good] == ["r0", "r1", "r2"]
     assert [r[1] for r, _ in refused] == ["bad time", "bad type"]
     assert all(reason.startswith("dead_letter row not writable: ") for _, reason in refused)
+
+
+def test_a_journal_entry_cut_short_by_a_full_disk_does_not_block_every_restore(tmp_path):
+    """With the filesystem full, a 0-byte journal entry made every later restore fail on
+    json.loads, and the job never came back. Entries are now renamed into place (whole or
+    absent), and an unreadable one from before is skipped: its flush wrote no files."""
+    writer = LakeWriter(str(tmp_path))
+    writer.commit("dead_letter", rows(), "l", 1)
+    journal = tmp_path / "_journal" / "dead_letter" / "l"
+    assert sorted(p.name for p in journal.iterdir()) == ["0000000001.json"]  # no temporary left behind
+    (journal / "0000000002.json").write_bytes(b"")  # what ENOSPC left
+    (journal / "0000000003.json").write_bytes(b'{"flush": 3, "fi')
+    assert writer.recover("dead_letter", "l", last_flush=1) == []
+    assert sorted(p.name for p in journal.iterdir()) == ["0000000001.json"]
+    assert len(ds.dataset(tmp_path / "dead_letter", partitioning="hive").to_table()) == 3  # flush 1 kept

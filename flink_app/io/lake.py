@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 from collections import defaultdict
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from core.schema.tables import ALL_TABLES, PARTITION_TIME
+
+log = logging.getLogger(__name__)
 
 
 def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> tuple[pafs.FileSystem, str]:
@@ -197,8 +200,14 @@ class LakeWriter:
         journal = self._journal_dir(table, lineage)
         if self.is_local:
             self.fs.create_dir(journal, recursive=True)
-        with self.fs.open_output_stream(f"{journal}/{flush_no:010d}.json") as f:
+        entry = f"{journal}/{flush_no:010d}.json"
+        # Whole or absent: locally written under a temporary name and renamed (an S3 PUT is atomic),
+        # so a full disk never leaves a truncated entry that every later restore would trip on.
+        target = f"{journal}/.{flush_no:010d}.json.tmp" if self.is_local else entry
+        with self.fs.open_output_stream(target) as f:
             f.write(json.dumps({"flush": flush_no, "files": planned}).encode())
+        if target != entry:
+            self.fs.move(target, entry)
         written = [path for t, (by_p, name) in parts.items() for path in self._write_partitions(t, by_p, name)]
         assert sorted(written) == sorted(planned)
         return written
@@ -216,8 +225,14 @@ class LakeWriter:
                 continue
             flush_no = int(info.base_name[:-5])
             if flush_no > last_flush:
-                with self.fs.open_input_stream(info.path) as f:
-                    planned = json.loads(f.read())["files"]
+                try:
+                    with self.fs.open_input_stream(info.path) as f:
+                        planned = json.loads(f.read())["files"]
+                except (ValueError, KeyError, TypeError):
+                    # Unreadable (an entry from before entries were renamed into place, cut short
+                    # by a full disk): the flush failed while writing its journal, before any file.
+                    log.warning("lake %s: journal entry %s unreadable; its flush wrote no files", table, info.base_name)
+                    planned = []
                 for path in planned:
                     try:
                         self.fs.delete_file(path)
