@@ -34,7 +34,13 @@ from core.schema.phi import scrub
 from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
-from flink_app.io.kinesis_reader import KinesisShardReader, SourceUnavailable, StreamPoller, permanent_cause
+from flink_app.io.kinesis_reader import (
+    FROM_START,
+    KinesisShardReader,
+    SourceUnavailable,
+    StreamPoller,
+    permanent_cause,
+)
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
 
 log = logging.getLogger("wardwatch")
@@ -125,6 +131,8 @@ class StreamReader(KeyedProcessFunction):
                                     c["source.initial.timestamp"], c["source.max.records.per.poll"])
         self.poller = StreamPoller(reader, c["source.shard.discovery.interval.ms"] / 1000)
         self.positions = runtime_context.get_map_state(MapStateDescriptor("positions", Types.STRING(), Types.STRING()))
+        # The stream the positions belong to (its creation time): checked before every read.
+        self.identity = runtime_context.get_state(ValueStateDescriptor("stream-created", Types.STRING()))
         group = metrics(runtime_context)
         group.gauge("millisBehindLatest", lambda: self.poller.lag_ms)
         # Time since a read last succeeded: "running but reading nothing" shows here (and alarms),
@@ -136,8 +144,9 @@ class StreamReader(KeyedProcessFunction):
         self.give_up_s = c["source.failure.timeout.ms"] / 1000
 
     def process_element(self, stream, ctx: KeyedProcessFunction.Context):
-        positions = dict(self.positions.items())
         try:
+            self._same_stream(stream)
+            positions = dict(self.positions.items())
             records, changed = self.poller.poll_round(positions)
         except Exception as exc:  # keep the positions; poll again next tick, unless it cannot heal
             self._failed(stream, exc)
@@ -149,6 +158,21 @@ class StreamReader(KeyedProcessFunction):
         if records:  # one element per round: per-element overhead, not per-record, dominates (README)
             yield [(r.shard_id, r.sequence_number, r.arrival_ms, r.data) for r in records]
 
+
+    def _same_stream(self, stream: str) -> None:
+        """Positions stored for a stream that has since been deleted and recreated under the same
+        name would skip the new stream's records (its shards reuse the ids): read it from the start."""
+        created, stored = self.poller.discover(), self.identity.value()
+        if stored is None:
+            self.identity.update(created)
+        elif created != stored:
+            shards = [s["ShardId"] for s in self.poller.shards]
+            log.warning("stream %s was recreated (created %s, positions were for %s): reading its %d shard(s) "
+                        "from the oldest record", stream, created, stored, len(shards))
+            self.positions.clear()
+            for shard in shards:
+                self.positions.put(shard, FROM_START)
+            self.identity.update(created)
 
     def _failed(self, stream: str, exc: Exception) -> None:
         """A transient fault is retried quietly for a while; one that cannot heal, or lasts past

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, 
 log = logging.getLogger(__name__)
 
 SHARD_END = "SHARD_END"  # stored instead of a sequence number once a closed shard is drained
+FROM_START = "FROM_START"  # stored for the shards of a recreated stream: read it from its oldest record
 _THROTTLED = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
 
 
@@ -104,9 +105,17 @@ class KinesisShardReader:
                 return shards
             kwargs = {"NextToken": token}
 
+    def created(self) -> str:
+        """The stream's creation time: a stream deleted and recreated under the same name has
+        another, and positions stored for the old one mean nothing in it."""
+        summary = self.client.describe_stream_summary(StreamName=self.stream_name)["StreamDescriptionSummary"]
+        return str(summary["StreamCreationTimestamp"])
+
     def _new_iterator(self, shard_id: str, position: str | None) -> str:
         kwargs = {"StreamName": self.stream_name, "ShardId": shard_id}
-        if position:
+        if position == FROM_START:
+            kwargs.update(ShardIteratorType="TRIM_HORIZON")
+        elif position:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=position)
         elif self.initial_position == "AT_TIMESTAMP":
             kwargs.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=self.initial_timestamp)
@@ -180,6 +189,7 @@ class StreamPoller:
         self.read_ahead = read_ahead
         self.min_call_interval_s = min_call_interval_s  # Kinesis allows 5 GetRecords calls/s per shard
         self.shards: list[dict] = []
+        self.created = ""
         self.listed_at = float("-inf")
         self.millis_behind: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent_shards, thread_name_prefix="kinesis-get-records")
@@ -190,8 +200,14 @@ class StreamPoller:
     def _discover(self) -> None:
         now = time.monotonic()
         if now - self.listed_at >= self.discovery_interval_s:
+            self.created = self.reader.created()
             self.shards = self.reader.list_shards()
             self.listed_at = now
+
+    def discover(self) -> str:
+        """The stream's identity (creation time), refreshed with the shard list."""
+        self._discover()
+        return self.created
 
     def eligible(self, positions: dict[str, str | None]) -> list[str]:
         listed = {s["ShardId"] for s in self.shards}
