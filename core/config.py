@@ -115,6 +115,9 @@ SETTINGS: tuple[Setting, ...] = (
             "JVM's Python on one core; README, Performance). Ignored on MSF."),
     Setting("job", "cluster.dir", str, "data/cluster",
             "Logs and working files of the local session cluster (job.taskmanagers > 1)."),
+    Setting("job", "patient.state.ttl.ms", int, 3 * 86_400_000,
+            "A patient with no event for this long and no open episode is forgotten (keyed state freed), so state "
+            "does not grow with patient churn when a discharge never arrives; a discharge frees it at once."),
     Setting("job", "python.executable", str, "",
             "Python that PEMJA starts for thread-mode operators; empty means this interpreter."),
     Setting("detection", "persistence.ms", int, 20000,
@@ -203,6 +206,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "board.port": (0, 65_535), "board.trend.hours": (0.25, 48),
     "lake.flush.interval.ms": (100, 3_600_000), "lake.max.rows.per.file": (1, 10_000_000),
     "job.parallelism": (1, 1_024), "job.checkpoint.interval.ms": (1_000, 3_600_000), "job.taskmanagers": (1, 64),
+    "job.patient.state.ttl.ms": (60_000, 30 * 86_400_000),
     "detection.persistence.ms": (0, 3_600_000), "detection.persistence.window.ms": (1_000, 86_400_000),
     "detection.critical.confirm.ms": (1, 600_000), "detection.critical.confirm.readings": (1, 20),
     "detection.clear.confirm.ms": (1, 86_400_000), "detection.clear.hold.ms": (1, 86_400_000),

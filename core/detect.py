@@ -170,6 +170,11 @@ class PatientState:
     last_processed_ms: int | None = None  # processing time it was handled at
     overdue_since_ms: int | None = None  # an overdue alert was raised for the gap since then
     timer_ms: int | None = None  # the operator's pending detection timer (processing time)
+    touched_ms: int | None = None  # processing time of the patient's latest event (idle state expiry)
+
+    def reset(self) -> None:
+        """Nothing of a stay outlives it: values, limits and history start afresh (readmission)."""
+        self.__init__()
 
 
 def alert_id(patient_id: str, rule: str, episode_start_ms: int) -> str:

@@ -42,7 +42,10 @@ class PatientPath:
         if isinstance(event, EncounterEvent):
             note_encounter(event, state.last_seen)
             row = encounter_row(event, meta)
-            return "encounters", row, self.detector.on_encounter(state, {**row, "limits": event.limits})
+            alerts = self.detector.on_encounter(state, {**row, "limits": event.limits})
+            if event.event == "discharge":
+                state.reset()  # per-patient state does not grow with patient churn
+            return "encounters", row, alerts
         scored, carried = carry_forward(event, state.last_seen, self.max_age_ms)
         row = enrich(event, scored=scored, carried=carried, shard=shard, seq=seq, arrival_ms=arrival_ms,
                      processed_ms=processed)

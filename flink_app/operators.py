@@ -310,6 +310,7 @@ class PatientProcess(KeyedProcessFunction):
     def __init__(self, cfg: Config):
         self.settings = cfg.as_dict()
         self.idle_close_ms = cfg["windows.idle.close.ms"]
+        self.state_ttl_ms = cfg["job.patient.state.ttl.ms"]
 
     def open(self, runtime_context: RuntimeContext):
         self.path = PatientPath(self.settings)
@@ -356,6 +357,7 @@ class PatientProcess(KeyedProcessFunction):
             windows.count_late(late_in, clock.watermark, clock.now)
         closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
         register(clock.timers, windows.next_timers(), event_timers=False)
+        state.touched_ms = clock.now
         self._detection_timer(state, clock.timers, clock.now)
         self.state.update(state)
         self.windows.update(windows)
@@ -380,7 +382,9 @@ class PatientProcess(KeyedProcessFunction):
         """One pending processing-time timer for the detector's next re-alert, escalation or overdue
         check. ``now`` is the processing time already read for this element (each read crosses into the JVM)."""
         due = self.path.detector.next_tick_ms(state)
-        if due is not None and (state.timer_ms is None or due < state.timer_ms or state.timer_ms <= now):
+        if due is None:  # nothing to say: wake when the patient has been silent long enough to forget
+            due = (state.touched_ms or now) + self.state_ttl_ms
+        if state.timer_ms is None or due < state.timer_ms or state.timer_ms <= now:
             state.timer_ms = max(due, now + 1000)
             timers.register_processing_time_timer(state.timer_ms)
 
@@ -401,6 +405,9 @@ class PatientProcess(KeyedProcessFunction):
         state = self.state.value()
         if state is not None and state.timer_ms is not None and timestamp >= state.timer_ms:
             state.timer_ms = None
+            if timestamp - (state.touched_ms or timestamp) >= self.state_ttl_ms and state.episode is None:
+                self.state.clear()  # silent past job.patient.state.ttl.ms with nothing open: forgotten
+                return
             raised = self.path.tick(state, timestamp)
             self._detection_timer(state, ctx.timer_service(), timestamp)
             self.state.update(state)
