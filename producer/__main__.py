@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def write_stats(path: Path, stats: dict) -> None:
+    """Whole or absent: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(stats))
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -162,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     deadline = time.monotonic() + args.duration if args.duration else None
     produced = 0
-    last_report = time.monotonic()
+    last_report = last_stats = time.monotonic()
     reason = "finished"
     try:
         for event in events:
@@ -186,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                 last_report = time.monotonic()
                 print(f"producer: {sink.describe()} · simulated {time.strftime('%H:%M', time.gmtime(event['ts'] / 1000))}Z",
                       file=sys.stderr, flush=True)
+            if args.stats_file and time.monotonic() - last_stats >= 5:  # make run's status line reads it
+                last_stats = time.monotonic()
+                write_stats(args.stats_file, {**sink.stats_dict(), "produced": produced, "reason": "running"})
     finally:
         sink.close()
         if args.ground_truth and sim is not None:  # scenarios of every patient simulated, new arrivals included
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = sink.stats_dict()
     stats.update(produced=produced, reason=reason)
     if args.stats_file:
-        args.stats_file.write_text(json.dumps(stats))
+        write_stats(args.stats_file, stats)
     if not args.quiet:
         print(f"producer: {reason}; {sink.describe()}", file=sys.stderr)
     return 1 if stats.get("failed") else 0
