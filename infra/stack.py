@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra.alerting import Alerting
 from infra.analytics import Analytics
+from infra.audit import Audit
 from infra.delivery import Delivery
 from infra.environments import Environment, prefix, tags
 from infra.monitoring import Monitoring
@@ -42,6 +43,7 @@ class WardWatchStack(cdk.Stack):
                                  removal=removal)
         self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
                                    removal=removal)
+        self.audit = Audit(self, "Audit", env=env_settings, name=name, keys=keys, storage=storage, removal=removal)
         self.dashboards = Dashboards(self, "Dashboards", env=env_settings, name=name, keys=keys, storage=storage,
                                      analytics=self.analytics)
         Monitoring(self, "Monitoring", env=env_settings, name=name, keys=keys, streaming=streaming,

@@ -89,7 +89,7 @@ def test_keys_rotate_and_every_store_uses_them(dev):
 def test_buckets_are_private_encrypted_versioned_logged_and_tls_only(dev):
     t, _ = dev
     buckets = resources(t, "AWS::S3::Bucket")
-    assert len(buckets) == 4
+    assert len(buckets) == 5
     for logical, bucket in buckets.items():
         p = bucket["Properties"]
         assert p["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": True, "BlockPublicPolicy": True,
@@ -345,7 +345,7 @@ def test_supported_resources_deploy_to_moto(dev):
         algorithms = sorted(
             s3.get_bucket_encryption(Bucket=b["Name"])["ServerSideEncryptionConfiguration"]["Rules"][0]
             ["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for b in s3.list_buckets()["Buckets"])
-        assert algorithms == ["AES256", "aws:kms", "aws:kms", "aws:kms"]
+        assert algorithms == ["AES256", "aws:kms", "aws:kms", "aws:kms", "aws:kms"]
         sns = client("sns")
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
         assert sorted(t.rsplit(":", 1)[1] for t in topics) == [
@@ -559,3 +559,32 @@ def test_running_but_reading_nothing_alarms(dev):
                if a["Properties"]["AlarmName"] == "wardwatch-dev-ReadingNothing"]
     assert alarm["MetricName"] == "millisSinceLastRead" and alarm["Threshold"] == 300_000
     assert alarm["AlarmActions"] and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_every_read_of_patient_data_is_audited(dev, prod):
+    for which, days in ((dev, 90), (prod, 6 * 365)):
+        t, _ = which
+        [trail] = resources(t, "AWS::CloudTrail::Trail").values()
+        p = trail["Properties"]
+        assert p["EnableLogFileValidation"] and p["KMSKeyId"] and p["CloudWatchLogsLogGroupArn"]
+        [selector] = p["EventSelectors"]
+        assert selector["ReadWriteType"] == "All" and selector["IncludeManagementEvents"] is False
+        watched = json.dumps(selector["DataResources"])
+        assert "StorageLake" in watched and "StorageQuarantine" in watched
+        [bucket] = [b for k, b in resources(t, "AWS::S3::Bucket").items() if k.startswith("AuditBucket")]
+        assert any(r.get("ExpirationInDays") == days for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"])
+
+
+def test_the_readmes_retention_table_is_the_code():
+    from infra.environments import ENVIRONMENTS
+
+    text = (ROOT / "README.md").read_text()
+    dev, prod = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
+    assert (dev.stream_retention_hours, prod.stream_retention_hours) == (24, 168)
+    assert (dev.lake_expire_days, prod.lake_expire_days, prod.lake_infrequent_access_days) == (30, None, 90)
+    assert (dev.quarantine_expire_days, prod.quarantine_expire_days) == (7, 30)
+    assert (dev.athena_results_expire_days, prod.athena_results_expire_days) == (30, 30)
+    assert (dev.audit_retention_days, prod.audit_retention_days) == (90, 2190)
+    for row in ("| Vitals stream (replay window) | 24 h | 7 days |", "| Quarantine (refused records unchanged) | 7 days | 30 days |",
+                "| Audit trail of patient-data access (CloudTrail data events) | 90 days | 6 years (2,190 days) |"):
+        assert row in text
