@@ -144,6 +144,9 @@ SETTINGS: tuple[Setting, ...] = (
             "A critical condition with no critical reading for this long is urgent again."),
     Setting("detection", "ack.minutes", float, 120,
             "How long an acknowledgement stops re-alerts and escalation (a worse condition pages at once)."),
+    Setting("detection", "ack.max.minutes", float, 720,
+            "Each further acknowledgement of the same episode, not worse since, doubles the pause, up to this "
+            "(one 12-hour nursing shift: each shift hears of a persisting episode at least once)."),
     Setting("detection", "silence.minutes", float, 30, "Default length of a bed silence (probe off, off the ward)."),
     Setting("detection", "delayed.after.ms", int, 600000,
             "Readings older than this (a catch-up after an outage) page only once live again or once their "
@@ -210,7 +213,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "detection.persistence.ms": (0, 3_600_000), "detection.persistence.window.ms": (1_000, 86_400_000),
     "detection.critical.confirm.ms": (1, 600_000), "detection.critical.confirm.readings": (1, 20),
     "detection.clear.confirm.ms": (1, 86_400_000), "detection.clear.hold.ms": (1, 86_400_000),
-    "detection.deescalate.ms": (1, 86_400_000), "detection.ack.minutes": (1, 1_440),
+    "detection.deescalate.ms": (1, 86_400_000), "detection.ack.minutes": (1, 1_440), "detection.ack.max.minutes": (1, 2_880),
     "detection.silence.minutes": (1, 1_440), "detection.delayed.after.ms": (1, 86_400_000),
     "detection.overdue.grace": (1, 10),
     "detection.spo2.low": (70, 100), "detection.spo2.scale2.low": (70, 100), "detection.spo2.critical.low": (50, 99),

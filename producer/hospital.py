@@ -403,6 +403,7 @@ class Simulator:
                 "onset_ms": sc.onset_ms, "full_severity_ms": full, "treatment_ms": treated,
                 "end_ms": treated + int((1 - sc.residual) * sc.recovery_ms),
                 "oxygen_started_ms": sc.oxygen_started_ms, "scale2": p.physiology.copd, "age": p.age,
+                "arrhythmia_rate": sc.arrhythmia_rate if sc.kind == "arrhythmia" else None,
                 "hospital_id": p.hospital_id}
 
     def _record_truth(self) -> None:

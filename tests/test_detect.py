@@ -140,6 +140,59 @@ def test_acknowledgement_stops_re_alerts_and_escalation():
         ("re-alert", 125), ("escalated", 135), ("escalated", 145)]
 
 
+def _acked_day(det: Detector, state: PatientState, readings, answer_after_min: float = 3) -> list:
+    """Readings every 5 min; the ward acknowledges every page ``answer_after_min`` later."""
+    pages, due = [], []
+    for r in readings:
+        while due and due[0][0] <= r["ts"]:
+            ts, page = due.pop(0)
+            det.on_ack(state, AckEvent(f"A-{page.alert_id}", "P-1", "H01", "nurse-7", ts, alert_id=page.alert_id))
+        for a in det.step(state, r):
+            if a.paged and a.status != "all-clear":
+                pages.append(a)
+                due.append((a.ts_ms + int(answer_after_min * 60_000), a))
+    return pages
+
+
+def test_each_acknowledgement_of_an_unchanged_episode_doubles_the_pause_up_to_a_shift():
+    """bench.detection: a patient at NEWS2 5 all day, acknowledged each time, got 'STILL URGENT'
+    every two hours (11 re-alerts, 43% of all pages were re-alerts)."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    day = [row(300 * i, source="manual", news2_total=5, news2_band="medium") for i in range(28 * 12)]
+    pages = _acked_day(det, state, day)
+    minutes = [round((p.ts_ms - pages[0].ts_ms) / 60_000) for p in pages]
+    assert [p.status for p in pages] == ["open"] + ["re-alert"] * 4
+    # Pauses of 120, 240, 480, then 720 (detection.ack.max.minutes) minutes after each acknowledgement.
+    assert minutes == [0, 125, 370, 855, 1580]
+
+
+def test_worse_pages_at_once_and_starts_the_pauses_again():
+    det = Detector(SETTINGS)
+    state = PatientState()
+    urgent = [row(300 * i, source="manual", news2_total=5, news2_band="medium") for i in range(12 * 12)]
+    _acked_day(det, state, urgent)  # 12 h: pauses 120, 240 and 480 used
+    assert state.episode.acks == 3
+    critical = [row(300 * i, source="manual", news2_total=8, news2_band="high") for i in range(12 * 12, 16 * 12)]
+    pages = _acked_day(det, state, critical)
+    assert [p.status for p in pages] == ["worsened", "re-alert"]
+    assert round((pages[1].ts_ms - pages[0].ts_ms) / 60_000) == 125  # back to ack.minutes
+
+
+def test_no_reminder_while_the_episode_is_better_than_when_acknowledged():
+    """bench.detection: 'STILL URGENT' reminders of episodes acknowledged while critical."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    critical = [row(300 * i, source="manual", news2_total=8, news2_band="high") for i in range(6)]
+    pages = _acked_day(det, state, critical)
+    assert [(p.status, p.severity) for p in pages] == [("open", "critical")]
+    better = [row(300 * i, source="manual", news2_total=5, news2_band="medium") for i in range(6, 12 * 12)]
+    pages += _acked_day(det, state, better)
+    # Not at 125 min (the acknowledged critical is now urgent): the acknowledgement holds another 240.
+    assert [(p.status, p.severity, round((p.ts_ms - pages[0].ts_ms) / 60_000)) for p in pages[1:]] == [
+        ("re-alert", "urgent", 365)]
+
+
 def test_unacknowledged_urgent_episode_escalates_through_the_tiers():
     rows = [row(60 * m, source="manual", spo2=90) for m in range(0, 31, 5)]
     _, _, alerts = run(rows)
