@@ -205,7 +205,6 @@ def metrics(runs: list[dict]) -> dict:
     def summary(by_kind: dict[str, list[float]]) -> dict:
         return {kind: {"cadence_s": CADENCE_S.get(kind), "events": len(v), "median_s": round(statistics.median(v), 1),
                        "max_s": round(max(v), 1)} for kind, v in sorted(by_kind.items()) if v}
-    lat = summary(latency)
     return {
         "scenarios": scenarios,
         "quiet_pages_per_100_patient_hours": round(100 * quiet_pages / quiet_hours, 2) if quiet_hours else None,
@@ -218,7 +217,7 @@ def metrics(runs: list[dict]) -> dict:
         "worst_hour_pages_max": max(worst_hours, default=None),
         "artefacts_paged": artefact_any,
         "artefacts_paged_critical": artefact_critical,
-        "critical_added_latency_s": lat,
+        "critical_added_latency_s": summary(latency),
         "critical_hovering_latency_s": summary(hovering),
     }
 

@@ -530,9 +530,7 @@ class Detector:
         if ep.acks and SEVERITY_ORDER[ep.severity] < SEVERITY_ORDER.get(ep.acked_severity, 0):
             # Better than what the ward acknowledged (critical then, urgent now): the plan is
             # working, so the acknowledgement holds for another (longer) pause instead of a reminder.
-            ep.acked_until_ms = ts + int(self._ack_minutes(ep) * 60_000)
-            ep.acks += 1
-            ep.acked_severity = ep.severity
+            self._pause(ep, ts)
             return []
         unit = state.where.get("unit", "")
         tiers = self.unit_tiers.get(unit, self.tiers)
@@ -556,13 +554,17 @@ class Detector:
             minutes = min(minutes, NEWS2_MONITORING_MINUTES["high"])
         return minutes * 60_000
 
-    def _ack_minutes(self, ep: Episode) -> float:
-        """The pause an acknowledgement buys: ``ack.minutes``, doubled for each earlier one of the
-        same unchanged episode, up to ``ack.max.minutes``. A ward that has answered a persisting,
-        not-worsening episode twice knows of it; reminding it every two hours all day was 43% of
-        all pages in the detection benchmark. Worse pages at once whatever the pause."""
+    def _pause(self, ep: Episode, ts: int, minutes: float | None = None) -> None:
+        """Pause re-alerts and escalation: for ``minutes`` if the ward named them, else for
+        ``ack.minutes`` doubled per earlier acknowledgement of the same unchanged episode, up to
+        ``ack.max.minutes``. A ward that has answered a persisting, not-worsening episode twice knows
+        of it: re-alerts every two hours were 43% of all pages in the detection benchmark. Worse
+        pages at once whatever the pause."""
         base = self.settings["detection.ack.minutes"]
-        return max(base, min(self.settings["detection.ack.max.minutes"], base * 2 ** ep.acks))
+        minutes = minutes or max(base, min(self.settings["detection.ack.max.minutes"], base * 2 ** ep.acks))
+        ep.acked_until_ms = ts + int(minutes * 60_000)
+        ep.acks += 1
+        ep.acked_severity = ep.severity
 
     @staticmethod
     def _silenced(state: PatientState, ts: int) -> bool:
@@ -739,10 +741,8 @@ class Detector:
         else:
             if ep is None or not (ack.alert_id or "").startswith(ep.alert_id):
                 return []  # an episode already over, or another patient's id: nothing to stop
-            ep.acked_until_ms = ts + int((ack.minutes or self._ack_minutes(ep)) * 60_000)
+            self._pause(ep, ts, ack.minutes)
             ep.acked_by = ack.by
-            ep.acks += 1
-            ep.acked_severity = ep.severity
             ep.unanswered_since_ms, ep.unanswered_since_proc_ms, ep.tier = None, None, 0  # answered: escalation stops
             text = f"acknowledged by {ack.by}; re-alerts paused for {_minutes(ep.acked_until_ms - ts)}"
         w = state.where
