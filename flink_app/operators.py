@@ -34,7 +34,7 @@ from core.schema.phi import scrub
 from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
-from flink_app.io.kinesis_reader import (
+from core.kinesis_reader import (
     FROM_START,
     KinesisShardReader,
     SourceUnavailable,

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from core import aws
-from flink_app.io.kinesis_reader import SHARD_END, KinesisShardReader
+from core.kinesis_reader import SHARD_END, KinesisShardReader
 from producer.kinesis_writer import KinesisWriter
 
 
@@ -99,7 +99,7 @@ def test_reader_latest_skips_history_and_closed_shard_ends(moto_endpoint, unique
 
 
 def test_resharding_reads_parents_before_children(moto_endpoint, unique):
-    from flink_app.io.kinesis_reader import StreamPoller
+    from core.kinesis_reader import StreamPoller
 
     stream = f"rs-{unique}"
     client = new_stream(moto_endpoint, stream, 1)
@@ -127,7 +127,7 @@ def test_resharding_reads_parents_before_children(moto_endpoint, unique):
 
 
 def test_read_ahead_overlaps_rounds_and_never_moves_positions_by_itself(moto_endpoint, unique):
-    from flink_app.io.kinesis_reader import StreamPoller
+    from core.kinesis_reader import StreamPoller
 
     stream = f"ra-{unique}"
     client = new_stream(moto_endpoint, stream, 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from flink_app.io.kinesis_reader import permanent_cause
+from core.kinesis_reader import permanent_cause
 from infra.local.run import FatalWatch, rotate
 
 ROOT = Path(__file__).resolve().parents[1]
