@@ -27,13 +27,6 @@ from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, Va
 from core import aws
 from core.config import Config, quarantine_path
 from core.detect import PatientState, alert_row
-from core.kpl import AggregationError, deaggregate, is_aggregated
-from core.patient_path import PatientPath
-from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
-from core.schema.phi import scrub
-from core.schema.tables import QUARANTINE
-from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
-from flink_app.io.alert_stream import AlertStream
 from core.kinesis_reader import (
     FROM_START,
     KinesisShardReader,
@@ -41,6 +34,13 @@ from core.kinesis_reader import (
     StreamPoller,
     permanent_cause,
 )
+from core.kpl import AggregationError, deaggregate, is_aggregated
+from core.patient_path import PatientPath
+from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
+from core.schema.phi import scrub
+from core.schema.tables import QUARANTINE
+from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
+from flink_app.io.alert_stream import AlertStream
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
 
 log = logging.getLogger("wardwatch")
