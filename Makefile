@@ -60,7 +60,7 @@ deploy: $(STAMP)
 destroy: $(STAMP)
 	$(PY) -m infra.deploy destroy --env $(ENV) --context "$(CONTEXT)"
 
-## clean: remove run logs, checkpoints, build outputs; keeps the lake (data/lake*), reports and the virtualenvs
+## clean: remove run logs, checkpoints, build outputs; keeps the lake (data/lake*), the raw zone (data/raw*), reports and the virtualenvs
 clean:
 	rm -rf data/run data/checkpoints data/cluster .pytest_cache cdk.out dist
-	@echo "make clean kept: data/lake* (the curated lake; delete it yourself or use make run FRESH=1), data/quarantine (refused records, unchanged), data/reports, .venv, .venv-checkov, connectors/target"
+	@echo "make clean kept: data/lake* (the curated lake; delete it yourself or use make run FRESH=1), data/raw* (the raw zone: every record unchanged, for reprocessing), data/quarantine (refused records, unchanged), data/reports, .venv, .venv-checkov, connectors/target"

@@ -75,3 +75,30 @@ class DeliveryService:
 
     def log_tail(self) -> str:
         return (self.tmp / f"delivery-{self.starts}.log").read_text(errors="replace")[-3000:]
+
+
+def write_job_config(path: Path, groups: dict[str, dict[str, str]]) -> Path:
+    """The job's settings as MSF property groups, the form ``--config`` reads."""
+    path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
+    return path
+
+
+def start_job(config: Path, log: Path, *args: str, flink_logs: Path | None = None) -> subprocess.Popen:
+    """``python -m flink_app`` (the real job) in its own session, output to ``log``; stop it with
+    ``os.killpg``. ``flink_logs`` puts Flink's own log (where the operators write) there."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if flink_logs:
+        env["FLINK_LOG_DIR"] = str(flink_logs)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config), *args], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_job(job: subprocess.Popen, timeout_s: float = 60) -> None:
+    if job.poll() is None:
+        os.killpg(job.pid, signal.SIGTERM)
+        try:
+            job.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()

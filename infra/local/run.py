@@ -251,16 +251,19 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     lake = data / "lake"
     if args.fresh and lake.exists() and any(lake.iterdir()):
-        kept = data / f"lake-{time.strftime('%Y%m%d-%H%M%S')}"
-        lake.rename(kept)
-        print(f"run: FRESH=1: a new lake at {lake}; the previous one is kept at {kept}", flush=True)
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        lake.rename(data / f"lake-{stamp}")
+        if (data / "raw").exists():  # the raw zone goes with the lake it can rebuild
+            (data / "raw").rename(data / f"raw-{stamp}")
+        print(f"run: FRESH=1: a new lake at {lake} and raw zone at {data / 'raw'}; the previous ones are kept at "
+              f"{data / f'lake-{stamp}'} and {data / f'raw-{stamp}'}", flush=True)
     else:
         warn_overlap(lake, args.seed, args.duration, args.speed)
     before = lake_files(lake)
 
     moto = MotoServer(args.moto_port, run_dir / "moto.log").start()
     print(f"run: local AWS (moto) on {moto.endpoint}", flush=True)
-    job = producer = delivery = board = None
+    job = producer = delivery = board = archiver = None
     pager = None
     stats_file = run_dir / "producer-stats.json"
     stats_file.unlink(missing_ok=True)
@@ -308,6 +311,15 @@ def main(argv: list[str] | None = None) -> int:
                                         stderr=subprocess.STDOUT, start_new_session=True)
         print(f"run: alert delivery service starting (KCL MultiLangDaemon on {res.alerts_stream}); "
               f"log: {run_dir / 'delivery.log'}", flush=True)
+        raw = data / "raw"
+        (run_dir / "archive-state.json").unlink(missing_ok=True)  # positions in the last run's moto mean nothing now
+        with open(rotate(run_dir / "archive.log"), "wb") as archive_log:
+            archiver = subprocess.Popen([sys.executable, "-m", "archive", "--stream", res.stream_name, "--raw-dir",
+                                         str(raw), "--state-file", str(run_dir / "archive-state.json"),
+                                         "--endpoint-url", res.endpoint, "--region", res.region], cwd=ROOT, env=env,
+                                        stdout=archive_log, stderr=subprocess.STDOUT, start_new_session=True)
+        print(f"run: raw zone: every record of {res.stream_name} kept unchanged under {raw} (what Firehose does on "
+              f"AWS; reprocess a day with python -m archive.reprocess); log: {run_dir / 'archive.log'}", flush=True)
         from core import aws
 
         pager = Pager(aws.client("sqs", res.region, res.endpoint), res.queue_url)
@@ -359,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 pass
         stop_process(job, "Flink job")
+        archive_state = run_dir / "archive-state.json"
+        deadline = time.monotonic() + (3 if interrupted else 20)
+        while (archiver is not None and archiver.poll() is None and time.monotonic() < deadline and
+               (json.loads(archive_state.read_text()).get("records", 0) if archive_state.exists() else 0) < produced):
+            time.sleep(0.5)  # it files what it read every 5 s
+        stop_process(archiver, "raw-zone archiver")  # and writes what it still holds on SIGTERM
         if delivery is not None and not interrupted:
             wait_for_delivery(run_dir / "delivery" / "status.json", pager, timeout_s=30)
         stop_process(delivery, "alert delivery service", timeout=30)
@@ -386,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
           f"held), {status.get('held', 0)} still held, {status.get('duplicates_dropped', 0)} repeats dropped, "
           f"{status.get('dead_lettered', 0)} undeliverable; pager showed {paged}"
           + (f" and dropped {pager.dedup.repeats} repeated page ids" if pager and pager.dedup.repeats else ""))
+    archived = json.loads(archive_state.read_text()) if archive_state.exists() else {}
+    print(f"  raw zone: {archived.get('records', 0)} records unchanged in {archived.get('files', 0)} files under "
+          f"{data / 'raw'} (python -m archive.reprocess --raw {data / 'raw'} --day <YYYY-MM-DD> rebuilds a day)")
     print(f"  reports over this lake: .venv/bin/python -m reports --lake {lake} --day <YYYY-MM-DD, UTC>")
     print(f"  ward board over this lake: .venv/bin/python -m board --config {run_dir / 'config.json'} --read-only")
     return 0 if files else 1
