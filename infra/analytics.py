@@ -7,8 +7,6 @@ the job writes; a test compares them.
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
@@ -24,24 +22,14 @@ from constructs import Construct
 from core.schema.tables import TABLES
 from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_columns, projection_parameters
+from infra.lambda_source import stage
 from infra.security import Keys
 from infra.storage import Storage
 from reports.catalog import load as load_reports
 
-ROOT = Path(__file__).resolve().parent.parent
 # The Lambda ships only what it runs: the report catalogue, its SQL and the handler.
 LAMBDA_FILES = ["reports/__init__.py", "reports/catalog.py", "reports/scheduled.py", "reports/sql/*.sql"]
 
-
-def lambda_source() -> str:
-    """A folder with just LAMBDA_FILES (CDK copies it into cdk.out while the stack is built)."""
-    stage = Path(tempfile.mkdtemp(prefix="wardwatch-lambda-"))
-    for pattern in LAMBDA_FILES:
-        for file in ROOT.glob(pattern):
-            target = stage / file.relative_to(ROOT)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
-    return str(stage)
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -123,7 +111,7 @@ class Analytics(Construct):
                                   removal_policy=cdk.RemovalPolicy.DESTROY if not env.retain_data else cdk.RemovalPolicy.RETAIN)
         dlq = sqs.Queue(self, "DailyReportsDeadLetters", queue_name=f"{name}-daily-reports-dlq",
                         encryption_master_key=keys.reports, enforce_ssl=True, retention_period=cdk.Duration.days(14))
-        source = lambda_source()
+        source = stage(LAMBDA_FILES)
         fn = lambda_.Function(
             self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
             handler="reports.scheduled.handler",

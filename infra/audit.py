@@ -1,4 +1,4 @@
-"""Who read patient data: CloudTrail data events on the lake and the quarantine.
+"""Who read patient data: CloudTrail data events on the lake, the quarantine and the raw zone.
 
 S3 data events (every GetObject, PutObject, DeleteObject on the curated lake and the
 quarantine) go to an audit bucket of their own, encrypted with the data key, validated (digest
@@ -46,7 +46,8 @@ class Audit(Construct):
             management_events=cloudtrail.ReadWriteType.NONE, send_to_cloud_watch_logs=True,
             cloud_watch_log_group=log_group)
         self.trail.add_s3_event_selector(
-            [cloudtrail.S3EventSelector(bucket=storage.lake), cloudtrail.S3EventSelector(bucket=storage.quarantine)],
+            [cloudtrail.S3EventSelector(bucket=storage.lake), cloudtrail.S3EventSelector(bucket=storage.quarantine),
+             cloudtrail.S3EventSelector(bucket=storage.raw)],
             include_management_events=False, read_write_type=cloudtrail.ReadWriteType.ALL)
         self.trail.node.default_child.add_metadata("checkov", {"skip": [{
             "id": "CKV_AWS_67", "comment": "A data-event trail for this stack's buckets, which live in one region; "

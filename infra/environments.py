@@ -27,8 +27,11 @@ class Environment:
     lake_infrequent_access_days: int = 90
     lake_expire_days: int | None = None  # None: keep the curated lake (medical-records retention)
     athena_results_expire_days: int = 30
-    quarantine_expire_days: int = 30
-    audit_retention_days: int = 6 * 365  # CloudTrail data events on patient data: HIPAA keeps documentation 6 years  # refused records kept unchanged: long enough to fix and replay, no longer
+    quarantine_expire_days: int = 30  # refused records kept unchanged: long enough to fix and replay, no longer
+    # The raw zone (every stream record unchanged): long enough to rebuild a year of the lake after a
+    # bug found late (past the stream's 7 days), no longer: it is a second copy of patient data.
+    raw_expire_days: int = 365
+    audit_retention_days: int = 6 * 365  # CloudTrail data events on patient data: HIPAA keeps documentation 6 years
     athena_bytes_scanned_limit: int = 10 * 1024**3  # per query
     retain_data: bool = True  # RETAIN buckets, stream, keys, table on stack deletion
     # Example subscriptions to the alert topic, filtered by message attributes: always on hospital
@@ -51,7 +54,7 @@ class Environment:
 
 
 ENVIRONMENTS: dict[str, Environment] = {
-    "dev": Environment("dev", retain_data=False, lake_expire_days=30, quarantine_expire_days=7, audit_retention_days=90, athena_bytes_scanned_limit=1024**3,
+    "dev": Environment("dev", retain_data=False, lake_expire_days=30, quarantine_expire_days=7, raw_expire_days=7, audit_retention_days=90, athena_bytes_scanned_limit=1024**3,
                        log_level="INFO", checkpoint_interval_ms=60_000),
     "prod": Environment("prod", stream_retention_hours=168, parallelism=2, autoscaling=True, retain_data=True,
                         log_level="WARN", delivery_workers=2),

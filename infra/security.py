@@ -11,6 +11,7 @@ from constructs import Construct
 class Keys(Construct):
     """``data``: stream, lake, ledger table, logs. ``alerts``: SNS topics and pager queues.
     ``quarantine``: refused records kept unchanged (may hold identities: only the job writes them).
+    ``raw``: the raw zone, every stream record unchanged (only Firehose writes it; no analyst reads it).
     ``reports``: Athena results and the daily report CSVs (aggregates, no record-level reads).
 
     Separate keys where data of different sensitivity meet: a team can read pages, or report
@@ -35,6 +36,9 @@ class Keys(Construct):
         self.quarantine = kms.Key(self, "Quarantine", alias=f"alias/{name}-quarantine", enable_key_rotation=True,
                                   description="WardWatch refused records kept unchanged for replay",
                                   removal_policy=removal, pending_window=cdk.Duration.days(30))
+        self.raw = kms.Key(self, "Raw", alias=f"alias/{name}-raw", enable_key_rotation=True,
+                           description="WardWatch raw zone: every stream record kept unchanged for reprocessing",
+                           removal_policy=removal, pending_window=cdk.Duration.days(30))
         self.reports = kms.Key(self, "Reports", alias=f"alias/{name}-reports", enable_key_rotation=True,
                                description="WardWatch Athena results and report files", removal_policy=removal,
                                pending_window=cdk.Duration.days(30))

@@ -1,13 +1,14 @@
 """The WardWatch stack: everything one environment needs, encrypted and least-privilege.
 
-    KMS keys (data, alerts; rotation on) -> Kinesis stream -> MSF application (FLINK-2_2, the
+    KMS keys (data, alerts, quarantine, raw, reports; rotation on) -> Kinesis stream -> Firehose raw zone
+    (every record unchanged) and MSF application (FLINK-2_2, the
     zip from `make bundle`) -> curated-lake bucket (Glue tables with partition projection,
     Athena workgroup, QuickSight data source, data sets and dashboards) and alerts stream -> delivery service (ECS Fargate, KCL) -> SNS alert
     topics by tier (example subscriptions filtered on hospital and unit) + DynamoDB page
     ledger; CloudWatch alarms and a dashboard on an ops topic.
 
 The pieces live in small modules (``infra/security.py``, ``storage.py``, ``streaming.py``,
-``alerting.py``, ``analytics.py``, ``quicksight.py``, ``monitoring.py``); this file wires them together.
+``alerting.py``, ``raw_zone.py``, ``analytics.py``, ``quicksight.py``, ``monitoring.py``); this file wires them together.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from infra.delivery import Delivery
 from infra.environments import Environment, prefix, tags
 from infra.monitoring import Monitoring
 from infra.quicksight import Dashboards
+from infra.raw_zone import RawZone
 from infra.security import Keys
 from infra.storage import Storage
 from infra.streaming import Streaming
@@ -39,6 +41,8 @@ class WardWatchStack(cdk.Stack):
         alerting = Alerting(self, "Alerting", env=env_settings, name=name, keys=keys, removal=removal)
         streaming = Streaming(self, "Streaming", env=env_settings, name=name, keys=keys, storage=storage,
                               alerting=alerting, bundle_path=bundle_path, removal=removal)
+        self.raw_zone = RawZone(self, "RawZone", env=env_settings, name=name, keys=keys, storage=storage,
+                                streaming=streaming, alerting=alerting, removal=removal)
         self.delivery = Delivery(self, "Delivery", env=env_settings, name=name, keys=keys, alerting=alerting,
                                  removal=removal)
         self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
@@ -55,4 +59,5 @@ class WardWatchStack(cdk.Stack):
         cdk.CfnOutput(self, "LakeBucket", value=storage.lake.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=alerting.topic.topic_arn)
         cdk.CfnOutput(self, "AlertStreamName", value=alerting.stream.stream_name)
+        cdk.CfnOutput(self, "RawBucket", value=storage.raw.bucket_name)
         cdk.CfnOutput(self, "AthenaWorkGroup", value=self.analytics.workgroup_name)

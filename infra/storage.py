@@ -1,8 +1,8 @@
-"""Buckets: the curated lake, the quarantine, Athena results, and the access-log bucket they log to.
+"""Buckets: the curated lake, the quarantine, the raw zone, Athena results, and the access-log bucket they log to.
 
 All block public access, refuse plain HTTP, keep versions and log access. The lake is SSE-KMS
 with the data key, the quarantine (refused records unchanged) with its own key and a short
-life, the results with the reports key (S3 Bucket Keys on, to keep KMS calls and cost down).
+life, the raw zone (every stream record unchanged) with its own key and ``raw_expire_days``, the results with the reports key (S3 Bucket Keys on, to keep KMS calls and cost down).
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ class Storage(Construct):
             bucket_key_enabled=True, server_access_logs_bucket=self.access_logs, server_access_logs_prefix="quarantine/",
             lifecycle_rules=[s3.LifecycleRule(id="expire-quarantine",
                                               expiration=cdk.Duration.days(env.quarantine_expire_days),
+                                              noncurrent_version_expiration=cdk.Duration.days(1),
+                                              abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+            **common)
+        # The raw zone: what Firehose copies off the stream, unchanged, for reprocessing (infra/raw_zone.py).
+        self.raw = s3.Bucket(
+            self, "Raw", encryption=s3.BucketEncryption.KMS, encryption_key=keys.raw, bucket_key_enabled=True,
+            server_access_logs_bucket=self.access_logs, server_access_logs_prefix="raw/",
+            lifecycle_rules=[s3.LifecycleRule(id="expire-raw", expiration=cdk.Duration.days(env.raw_expire_days),
                                               noncurrent_version_expiration=cdk.Duration.days(1),
                                               abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
             **common)
