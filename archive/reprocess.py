@@ -17,8 +17,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from archive.raw_format import SUFFIX, RawFormatError, RawRecord, day_files, decode_file, replay_order
 from core import aws
+from core.kinesis_reader import permanent_cause
 from producer.kinesis_writer import KinesisWriter
 
 
@@ -66,18 +69,25 @@ def main(argv: list[str] | None = None) -> int:
     except RawFormatError as exc:
         print(f"reprocess: {exc}", file=sys.stderr)
         return 2
+    except (BotoCoreError, ClientError) as exc:
+        print(f"reprocess: reading {args.raw}: {permanent_cause(exc) or exc}", file=sys.stderr)
+        return 2
     if not records:
         print(f"reprocess: no raw records for {args.day} hours {args.hours.start}-{args.hours.stop - 1} "
               f"under {args.raw}", file=sys.stderr)
         return 1
     kinesis = aws.client("kinesis", args.region, args.endpoint_url)
-    if args.create:
-        kinesis.create_stream(StreamName=args.stream, ShardCount=args.create)
-        kinesis.get_waiter("stream_exists").wait(StreamName=args.stream, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    writer = KinesisWriter(kinesis, args.stream)
-    for record in records:
-        writer.put(record.partition_key, record.data)
-    writer.flush()
+    try:
+        if args.create:
+            kinesis.create_stream(StreamName=args.stream, ShardCount=args.create)
+            kinesis.get_waiter("stream_exists").wait(StreamName=args.stream, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        writer = KinesisWriter(kinesis, args.stream)
+        for record in records:
+            writer.put(record.partition_key, record.data)
+        writer.flush()
+    except (BotoCoreError, ClientError) as exc:
+        print(f"reprocess: {permanent_cause(exc) or exc}; nothing more was put on {args.stream}", file=sys.stderr)
+        return 2
     failed = len(writer.stats.failed)
     print(f"reprocess: {writer.stats.records_sent} records of {args.day} put on {args.stream} "
           f"({repeats} repeated deliveries dropped, {failed} failed)")

@@ -598,9 +598,11 @@ def test_the_readmes_retention_table_is_the_code():
     assert (dev.stream_retention_hours, prod.stream_retention_hours) == (24, 168)
     assert (dev.lake_expire_days, prod.lake_expire_days, prod.lake_infrequent_access_days) == (30, None, 90)
     assert (dev.quarantine_expire_days, prod.quarantine_expire_days) == (7, 30)
+    assert (dev.raw_expire_days, prod.raw_expire_days) == (7, 365)
     assert (dev.athena_results_expire_days, prod.athena_results_expire_days) == (30, 30)
     assert (dev.audit_retention_days, prod.audit_retention_days) == (90, 2190)
     for row in ("| Vitals stream (replay window) | 24 h | 7 days |", "| Quarantine (refused records unchanged) | 7 days | 30 days |",
+                "| Raw zone (every stream record unchanged, for reprocessing) | 7 days | 365 days |",
                 "| Audit trail of patient-data access (CloudTrail data events) | 90 days | 6 years (2,190 days) |"):
         assert row in text
 
