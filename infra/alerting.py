@@ -50,11 +50,11 @@ class Alerting(Construct):
                                        encryption_master_key=keys.alerts, enforce_ssl=True,
                                        retention_period=cdk.Duration.days(14))
         # Example 1: each hospital's rapid-response pager integration reads its critical pages.
-        self.pager_queues = [self._queue(f"CriticalPager{h}", f"{name}-critical-pager-{h.lower()}", 4, keys,
+        self.pager_queues = [self.subscribed_queue(f"CriticalPager{h}", f"{name}-critical-pager-{h.lower()}", 4, keys,
                                          filter_policy(h, units, severity=list(env.pager_severities)))
                              for h, units in env.pager_wards]
         # Example 2: a unit's ward board (a display or integration) reads every page of its unit.
-        self.board_queues = [self._queue(f"WardBoard{h}{u.replace('-', '')}", f"{name}-board-{h}-{u}".lower(), 1, keys,
+        self.board_queues = [self.subscribed_queue(f"WardBoard{h}{u.replace('-', '')}", f"{name}-board-{h}-{u}".lower(), 1, keys,
                                          filter_policy(h, [u])) for h, u in env.ward_boards]
         # Example 3: a unit's charge nurse by e-mail (a text body, alerts/render.py), urgent and critical only.
         if env.alert_email:
@@ -80,7 +80,7 @@ class Alerting(Construct):
     def topics(self) -> list[sns.Topic]:
         return [self.topic, *self.tier_topics.values()]
 
-    def _queue(self, construct_id: str, queue_name: str, retention_days: int, keys: Keys,
+    def subscribed_queue(self, construct_id: str, queue_name: str, retention_days: int, keys: Keys,
                policy: dict[str, list[str]]) -> sqs.Queue:
         """An encrypted SQS queue subscribed to every clinical topic, filtered on hospital and unit."""
         queue = sqs.Queue(self, construct_id, queue_name=queue_name, encryption_master_key=keys.alerts,

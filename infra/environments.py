@@ -49,6 +49,7 @@ class Environment:
     quicksight_hospitals: tuple[str, ...] = ("H01", "H02", "H03")
     delivery_workers: int = 1  # KCL workers of the delivery service (Fargate tasks)
     ops_email: str = ""  # optional email for operational alarms
+    canary_minutes: int = 15  # the end-to-end canary pages its queue this often (infra/canary.py)
     job_lineage: str = "1"  # change when the application is started without a snapshot (README)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -61,7 +62,7 @@ ENVIRONMENTS: dict[str, Environment] = {
 }
 
 _OVERRIDABLE = {"stream_mode": str, "shard_count": int, "parallelism": int, "alert_email": str, "ops_email": str,
-                "job_lineage": str}
+                "job_lineage": str, "canary_minutes": int}
 
 
 def resolve(name: str | None, overrides: dict | None = None) -> Environment:
@@ -83,6 +84,8 @@ def resolve(name: str | None, overrides: dict | None = None) -> Environment:
         raise EnvironmentError_(f"context stream_mode={env.stream_mode!r}: ON_DEMAND or PROVISIONED")
     if env.parallelism < 1 or env.shard_count < 1:
         raise EnvironmentError_("context parallelism and shard_count must be at least 1")
+    if not 5 <= env.canary_minutes <= 60:
+        raise EnvironmentError_(f"context canary_minutes={env.canary_minutes}: 5 to 60 (minutes between canary pages)")
     return env
 
 

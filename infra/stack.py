@@ -19,6 +19,7 @@ from constructs import Construct
 from infra.alerting import Alerting
 from infra.analytics import Analytics
 from infra.audit import Audit
+from infra.canary import Canary
 from infra.delivery import Delivery
 from infra.environments import Environment, prefix, tags
 from infra.monitoring import Monitoring
@@ -45,6 +46,8 @@ class WardWatchStack(cdk.Stack):
                                 streaming=streaming, alerting=alerting, removal=removal)
         self.delivery = Delivery(self, "Delivery", env=env_settings, name=name, keys=keys, alerting=alerting,
                                  removal=removal)
+        self.canary = Canary(self, "Canary", env=env_settings, name=name, keys=keys, streaming=streaming,
+                             alerting=alerting, removal=removal)
         self.analytics = Analytics(self, "Analytics", env=env_settings, name=name, keys=keys, storage=storage,
                                    removal=removal)
         self.audit = Audit(self, "Audit", env=env_settings, name=name, keys=keys, storage=storage, removal=removal)

@@ -70,7 +70,7 @@ def test_unknown_environment_is_named():
 def test_make_synth_honours_context(tmp_path):
     """`make synth ENV=prod CONTEXT="..."` (the README's form) reaches the template; a bad key is named."""
     result = subprocess.run(["make", "--no-print-directory", "-s", "synth", "ENV=prod",
-                             "CONTEXT=stream_mode=PROVISIONED shard_count=5 job_lineage=7"],
+                             "CONTEXT=stream_mode=PROVISIONED shard_count=5 job_lineage=7 canary_minutes=10"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     template = json.loads((ROOT / "cdk.out" / "wardwatch-prod.template.json").read_text())
@@ -78,6 +78,9 @@ def test_make_synth_honours_context(tmp_path):
                 and r["Properties"].get("Name") == "wardwatch-prod-vitals"]
     assert stream["Properties"]["ShardCount"] == 5
     assert "prod-7" in json.dumps(template)  # job.lineage = <env>-<job_lineage>
+    assert "rate(10 minutes)" in json.dumps(template)  # the canary's schedule
+    slow = run_make("synth --env dev --context canary_minutes=120", PYTHONPATH=str(ROOT))
+    assert slow.returncode == 2 and "canary_minutes=120: 5 to 60" in slow.stderr
     bad = run_make("synth --env dev --context shards=4", PYTHONPATH=str(ROOT))
     assert bad.returncode == 2 and "CONTEXT key 'shards'" in bad.stderr and "shard_count" in bad.stderr
     worse = run_make("synth --env dev --context shard_count=four", PYTHONPATH=str(ROOT))

@@ -31,6 +31,7 @@ from core import aws
 from core.kpl import aggregate
 from flink_app.io.lake import partition_of
 from infra.local.stack import create_resources, receive_pages
+from producer.canary import canary_records
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -136,6 +137,11 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     resp = kinesis.put_records(StreamName=res.stream_name,
                                Records=[{"Data": p, "PartitionKey": f"k{i % 4}"} for i, p in enumerate(payloads)])
     assert resp["FailedRecordCount"] == 0
+    # Issue 16: the end-to-end canary's run (what its Lambda sends every few minutes on AWS) must
+    # page the canary queue, and only it: the pager (a clinician) never sees a canary page.
+    canary = canary_records(int(time.time() * 1000))
+    resp = kinesis.put_records(StreamName=res.stream_name, Records=[{"Data": d, "PartitionKey": k} for k, d in canary])
+    assert resp["FailedRecordCount"] == 0
 
     lake = tmp_path / "lake"
     config = tmp_path / "config.json"
@@ -159,13 +165,15 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                                start_new_session=True)
     sqs = aws.client("sqs", res.region, res.endpoint)
     pages: list[dict] = []
+    canary_pages: list[dict] = []
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             assert job.poll() is None, f"job exited early:\n{log.read_text()[-3000:]}"
             pages += receive_pages(sqs, res.queue_url, wait_s=1)
-            done = (len(read_table(lake, "vitals")) >= 13 and len(read_table(lake, "dead_letter")) >= 10
-                    and len(read_table(lake, "encounters")) >= 2
+            canary_pages += receive_pages(sqs, res.canary_queue_url, wait_s=0)
+            done = canary_pages and (len(read_table(lake, "vitals")) >= 16 and len(read_table(lake, "dead_letter")) >= 10
+                    and len(read_table(lake, "encounters")) >= 4
                     and len(read_table(lake, "alerts")) >= 1 and pages and len(read_table(lake, "unit_load_5m")) >= 1)
             if done:
                 break
@@ -174,6 +182,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         assert ports and all(p.startswith(("127.0.0.1:", "::1:")) for p in ports), ports
         time.sleep(3)  # anything extra (a duplicate, a second alert) would show up now
         pages += receive_pages(sqs, res.queue_url, wait_s=1)
+        canary_pages += receive_pages(sqs, res.canary_queue_url, wait_s=1)
     finally:
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(60)
@@ -217,7 +226,12 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert page["subject"] == page["alert"]["text"] and page["alert"]["hospital"] == "Northgate General (H01)"
     assert page["alert"]["bed"] == "ICU-03" and "patient_id" not in page["alert"]
 
-    alerts = read_table(lake, "alerts")
+    [canary_page] = canary_pages
+    assert canary_page["attributes"]["hospital"] == "CANARY" and canary_page["attributes"]["severity"] == "critical"
+    assert canary_page["alert"]["text"].startswith("CRITICAL hospital CANARY, CANARY, bed CANARY-1: SpO2 82% (limit <85)")
+    alerts = [a for a in read_table(lake, "alerts") if a["hospital_id"] != "CANARY"]
+    assert sorted(a["status"] for a in read_table(lake, "alerts") if a["hospital_id"] == "CANARY") == [
+        "all-clear", "open"]  # discharged: the episode ends, nothing escalates
     assert len(alerts) == 1
     assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["streamed"] is True
     assert alerts[0]["patient_id"] == "P-3"
@@ -247,7 +261,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert raw[dead[1]["raw_id"]]["payload"] == truncated.decode() and dead[1]["stage"] == "parse"
     assert raw[dead[0]["raw_id"]]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole
     assert dead[0]["payload"] == f"binary record of {len(damaged)} bytes (in the quarantine)"
-    assert sorted(e["patient_id"] for e in read_table(lake, "encounters")) == ["P-25", "P-26"]
+    assert sorted(e["patient_id"] for e in read_table(lake, "encounters") if e["hospital_id"] != "CANARY") == [
+        "P-25", "P-26"]
 
     minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m") if m["unit"] == "ICU"}
     assert sorted(minutes) == ["P-1", "P-2", "P-3"]

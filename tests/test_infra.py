@@ -194,8 +194,9 @@ def test_every_subscription_filters_on_hospital_and_unit_together(dev, prod):
         "FilterPolicy": {"hospital": ["H01"], "unit": ["ER", "ICU", "Surgery"], "severity": ["critical"]}})
     t.has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {"hospital": ["H01"], "unit": ["ICU"]}})
-    # 3 queues (pager, two ward boards) on 3 topics (main, charge nurse tier, rapid response tier); no e-mail in dev
-    t.resource_count_is("AWS::SNS::Subscription", 9)
+    # 4 queues (pager, two ward boards, the canary's) on 3 topics (main, charge nurse tier, rapid response
+    # tier); no e-mail in dev
+    t.resource_count_is("AWS::SNS::Subscription", 12)
     p, _ = prod
     p.has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "email", "Endpoint": "charge.nurse@example.org",
@@ -207,7 +208,7 @@ def test_alarms_go_to_the_ops_topic_and_a_dashboard_exists(dev):
     alarms = resources(t, "AWS::CloudWatch::Alarm")
     names = {a["Properties"]["AlarmName"] for a in alarms.values()}
     delivery = {"PagesHeld", "UndeliverableAlerts", "AlertStreamIteratorAge"}
-    raw_zone = {"RawZoneStale", "RawZoneTransformFailing"}  # AWS/Firehose
+    raw_zone = {"RawZoneStale", "RawZoneTransformFailing", "NoCanaryPage"}  # AWS/Firehose, AWS/SQS
     assert names == {f"wardwatch-dev-{r}" for r in [a.id for a in ALARMS] + sorted(delivery | raw_zone)}
     ops = next(k for k, v in resources(t, "AWS::SNS::Topic").items() if v["Properties"]["TopicName"] == "wardwatch-dev-ops")
     for a in alarms.values():
@@ -661,3 +662,37 @@ def test_only_firehose_writes_the_raw_zone_and_nobody_else_holds_its_key(dev):
                   for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert fn_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, fn_actions
     assert not [x for x in resources(t, "AWS::Glue::Table").values() if "raw" in x["Properties"]["TableInput"]["Name"]]
+
+
+def test_a_canary_patient_pages_its_own_queue_and_an_alarm_fires_when_it_does_not(dev, prod):
+    """Issue 16, item 1: a synthetic patient in the canary hospital every canary_minutes; its page goes
+    to the canary queue only; no page there for two periods alarms on the ops topic."""
+    from producer.canary import CANARY_HOSPITAL
+
+    t, _ = dev
+    [fn] = [f["Properties"] for k, f in resources(t, "AWS::Lambda::Function").items() if k.startswith("CanaryFunction")]
+    assert fn["Handler"] == "producer.canary.handler" and fn["ReservedConcurrentExecutions"] == 1
+    assert fn["Environment"]["Variables"]["STREAM_NAME"] and fn["KmsKeyArn"] and fn["DeadLetterConfig"]
+    [rule] = [r["Properties"] for k, r in resources(t, "AWS::Events::Rule").items() if k.startswith("CanarySchedule")]
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    actions = {a for st in _statements_of(t, "CanaryFunctionServiceRole")
+               for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert {"kinesis:PutRecord", "kinesis:PutRecords"} <= actions
+    assert not [a for a in actions if a.startswith(("s3:", "sns:", "dynamodb:", "kinesis:Get"))], actions
+    canary_queue = next(k for k, q in resources(t, "AWS::SQS::Queue").items()
+                        if q["Properties"].get("QueueName") == "wardwatch-dev-canary-pages")
+    subscriptions = resources(t, "AWS::SNS::Subscription").values()
+    to_canary = [x["Properties"] for x in subscriptions if canary_queue in json.dumps(x["Properties"]["Endpoint"])]
+    assert len(to_canary) == 3  # the alert topic and both escalation tiers
+    assert all(x["FilterPolicy"]["hospital"] == [CANARY_HOSPITAL] for x in to_canary)
+    for which in (dev, prod):  # no clinical subscription, in any environment, hears the canary
+        for x in resources(which[0], "AWS::SNS::Subscription").values():
+            if canary_queue not in json.dumps(x["Properties"]["Endpoint"]):
+                assert CANARY_HOSPITAL not in json.dumps(x["Properties"].get("FilterPolicy", {}))
+    [alarm] = [a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"]["AlarmName"] == "wardwatch-dev-NoCanaryPage"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/SQS", "NumberOfMessagesSent", "Sum")
+    assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == canary_queue
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+        "LessThanThreshold", 1, "breaching")
+    assert alarm["Period"] == 900 and alarm["EvaluationPeriods"] == 2 and alarm["AlarmActions"]

@@ -14,8 +14,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from alerts.routing import filter_policy
 from core import aws
 from flink_app.local_cluster import free_port
+from producer.canary import CANARY_HOSPITAL, CANARY_UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,6 +87,7 @@ class LocalResources:
     ledger_table: str
     alerts_stream: str
     dead_letter_url: str
+    canary_queue_url: str
 
 
 def subscribe_queue(endpoint: str, region: str, topic_arn: str, queue_name: str,
@@ -108,8 +111,8 @@ def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str 
                      shards: int = 2, topic_name: str = "wardwatch-alerts",
                      queue_name: str = "wardwatch-pager", ledger_table: str | None = None,
                      alerts_shards: int = 1) -> LocalResources:
-    """The readings stream, the alerts stream, the alert topic with an SQS 'pager' queue on it, the
-    page ledger (DynamoDB) and the delivery's dead-letter queue."""
+    """The readings stream, the alerts stream, the alert topic with an SQS 'pager' queue and the
+    canary's queue on it, the page ledger (DynamoDB) and the delivery's dead-letter queue."""
     kinesis = aws.client("kinesis", region, endpoint)
     alerts_stream = f"{topic_name}-stream"
     for name, count in ((stream_name, shards), (alerts_stream, alerts_shards)):
@@ -117,14 +120,19 @@ def create_resources(endpoint: str, region: str = "us-east-1", stream_name: str 
     for name in (stream_name, alerts_stream):
         kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
     topic_arn = aws.client("sns", region, endpoint).create_topic(Name=topic_name)["TopicArn"]
-    queue_url = subscribe_queue(endpoint, region, topic_arn, queue_name)
+    # The local "pager" shows every hospital's pages but the canary's, which go to their own queue
+    # (as on AWS, infra/canary.py), so a canary page never reaches a clinician.
+    queue_url = subscribe_queue(endpoint, region, topic_arn, queue_name,
+                                {"hospital": [{"anything-but": [CANARY_HOSPITAL]}]})
+    canary_url = subscribe_queue(endpoint, region, topic_arn, f"{queue_name}-canary",
+                                 filter_policy(CANARY_HOSPITAL, [CANARY_UNIT]))
     dead_letter_url = aws.client("sqs", region, endpoint).create_queue(QueueName=f"{topic_name}-undeliverable")["QueueUrl"]
     ledger_table = ledger_table or f"{topic_name}-ledger"
     aws.client("dynamodb", region, endpoint).create_table(
         TableName=ledger_table, KeySchema=[{"AttributeName": "page_id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "page_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     return LocalResources(endpoint, region, stream_name, topic_arn, queue_url, ledger_table, alerts_stream,
-                          dead_letter_url)
+                          dead_letter_url, canary_url)
 
 
 def delivery_settings(res: LocalResources, **extra: str) -> dict[str, str]:
