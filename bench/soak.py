@@ -1,0 +1,172 @@
+"""Soak benchmark: the whole local pipeline (``make run``) for an hour; memory and checkpoints over time.
+
+    .venv/bin/python -m bench.soak [--minutes 60] [--patients 100] [--speed 60] [--interval 30]
+
+Runs ``infra.local.run`` (moto, the job, the raw-zone archiver, the delivery service with its KCL
+JVM, the ward board, the producer) into a scratch data folder, and every ``--interval`` seconds
+records the resident memory (RSS) of every process it started, by role, the size of the newest
+checkpoint, and what has been sent and written. At 60x, an hour of wall time is 60 simulated
+hours: patients are admitted and discharged all along (churn), so per-patient state that is never
+freed would show as growing job memory and checkpoints.
+
+Flat is the target. The figure per process: RSS at the end of the first tenth (warm), at the end,
+the peak, and the slope over the second half in MB per hour (a least-squares line; noise of a few
+MB/h is garbage collection and caches). Writes ``bench/results/soak.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLES = (  # first match on the command line wins
+    ("flink JVM", ("org.apache.flink", "pyflink", "flink-dist")),
+    ("KCL JVM", ("MultiLangDaemon", "amazon_kclpy", "kcl")),
+    ("job (python)", ("-m flink_app",)),
+    ("delivery record processor", ("alerts.consumer", "alerts/consumer")),
+    ("delivery (python)", ("-m alerts",)),
+    ("raw-zone archiver", ("-m archive",)),
+    ("ward board", ("-m board",)),
+    ("producer", ("-m producer",)),
+    ("moto", ("moto_server",)),
+    ("make run", ("infra.local.run",)),
+)
+
+
+def children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            out.setdefault(ppid, []).append(int(d.name))
+    return out
+
+
+def tree(root: int) -> list[int]:
+    kids, out, todo = children(), [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
+
+
+def role(pid: int) -> str | None:
+    try:
+        cmd = (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")).decode(errors="replace")
+    except OSError:
+        return None
+    for name, marks in ROLES:
+        if any(m in cmd for m in marks):
+            return name
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def newest_checkpoint_mb(folder: Path) -> float | None:
+    chks = [c for c in folder.glob("**/chk-*") if c.is_dir()]
+    if not chks:
+        return None
+    newest = max(chks, key=lambda c: int(c.name.split("-")[1]))
+    return sum(f.stat().st_size for f in newest.rglob("*") if f.is_file()) / 1e6
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
+    if len(points) < 3:
+        return None
+    xs, ys = [p[0] / 3600 for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den, 1) if den else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=60)
+    p.add_argument("--patients", type=int, default=100)
+    p.add_argument("--speed", type=float, default=60)
+    p.add_argument("--interval", type=float, default=30, help="seconds between samples")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
+    args = p.parse_args(argv)
+    data = Path(tempfile.mkdtemp(prefix="wardwatch-soak-"))
+    log = open(data / "run.log", "wb")  # noqa: SIM115 (the child keeps it)
+    run = subprocess.Popen([sys.executable, "-m", "infra.local.run", "--duration", str(args.minutes * 60),
+                            "--patients", str(args.patients), "--speed", str(args.speed), "--data-dir", str(data),
+                            "--board-port", "0"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    print(f"soak: make run for {args.minutes:g} min, {args.patients} patients at {args.speed:g}x; data in {data}",
+          flush=True)
+    all_samples, t0 = [], time.monotonic()
+    samples = all_samples
+    try:
+        while run.poll() is None:
+            time.sleep(args.interval)
+            by_role: dict[str, float] = {}
+            for pid in tree(run.pid):
+                name = role(pid)
+                if name:
+                    by_role[name] = round(by_role.get(name, 0) + rss_mb(pid), 1)
+            stats_file = data / "run" / "producer-stats.json"
+            sent = json.loads(stats_file.read_text()).get("sent", 0) if stats_file.exists() else 0
+            sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "sent": sent,
+                      "checkpoint_mb": newest_checkpoint_mb(data / "checkpoints"),
+                      "lake_files": sum(1 for _ in (data / "lake").glob("*/dt=*/hour=*/*.parquet"))}
+            samples.append(sample)
+            print(f"soak: {sample['t_s']:>5} s · sent {sent:,} · checkpoint {sample['checkpoint_mb']} MB · "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in sorted(by_role.items())) + " MB", flush=True)
+    except KeyboardInterrupt:
+        os.killpg(run.pid, signal.SIGINT)
+    run.wait()
+    log.close()
+    summary_lines = [ln for ln in (data / "run.log").read_text(errors="replace").splitlines()
+                     if ln.startswith(("WardWatch run summary", "  rows by table", "  delivery:", "  raw zone:"))]
+    samples = [s for s in samples if "producer" in s["rss_mb"]] or samples  # the run's steady part, not its shutdown
+    warm = samples[max(0, len(samples) // 10 - 1)] if samples else {}
+    second_half = samples[len(samples) // 2:]
+    roles = sorted({r for s in samples for r in s["rss_mb"]})
+    per_role = {r: {"warm_mb": warm.get("rss_mb", {}).get(r), "end_mb": samples[-1]["rss_mb"].get(r) if samples else None,
+                    "peak_mb": max((s["rss_mb"].get(r, 0) for s in samples), default=None),
+                    "second_half_slope_mb_per_h": slope_per_hour([(s["t_s"], s["rss_mb"][r]) for s in second_half
+                                                                  if r in s["rss_mb"]])} for r in roles}
+    chk = [(s["t_s"], s["checkpoint_mb"]) for s in samples if s["checkpoint_mb"] is not None]
+    result = {
+        "command": f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
+        "minutes": args.minutes, "patients": args.patients, "speed": args.speed,
+        "readings_sent": samples[-1]["sent"] if samples else 0,
+        "readings_per_s": round(samples[-1]["sent"] / samples[-1]["t_s"], 1) if samples and samples[-1]["t_s"] else None,
+        "rss": per_role,
+        "checkpoint_mb": {"first": chk[0][1] if chk else None, "last": chk[-1][1] if chk else None,
+                          "peak": max((c for _, c in chk), default=None),
+                          "second_half_slope_mb_per_h": slope_per_hour([c for c in chk if c[0] >= chk[len(chk) // 2][0]])
+                          if chk else None},
+        "run_summary": summary_lines, "exit_code": run.returncode, "samples": all_samples,
+    }
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=1))
+    return 0 if run.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
