@@ -1,14 +1,20 @@
 """A fault-injecting HTTP proxy on 127.0.0.1 in front of the local AWS, for tests and benchmarks.
 
-Point one client (SNS, a DynamoDB table) at it with an endpoint override: while ``failing`` is
-set it answers 503 like an AWS outage; with ``delay_s`` it forwards each request that late, like
-a slow service (the request still goes through, as a slow SNS still delivers). The other
-clients keep talking to moto directly.
+Point a client (the job, SNS, a DynamoDB table) at it with an endpoint override: while ``failing``
+is set it answers 500/503 like an AWS outage; with ``delay_s`` it forwards each request that late,
+like a slow service (the request still goes through, as a slow SNS still delivers). ``mode``
+picks other faults: ``"throttle"`` (HTTP 400 ProvisionedThroughputExceededException / SlowDown, as
+Kinesis and S3 throttle), ``"reset"`` (the connection reset before any answer), ``"drop"`` (the
+request swallowed: no answer until ``drop_s``, then the connection closed, as a lost packet looks
+to a client) and ``"reset-after"`` (forwarded, the answer lost: the service did the work, the
+client must retry a write it cannot know succeeded). The other clients keep talking to moto.
 """
 
 from __future__ import annotations
 
 import http.server
+import socket
+import struct
 import threading
 import time
 import urllib.error
@@ -19,6 +25,9 @@ from flink_app.local_cluster import free_port
 OUTAGE = (b'{"__type": "InternalFailure", "message": "injected outage"}',
           b'<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>'
           b'<Message>injected outage</Message></Error></ErrorResponse>')
+THROTTLED = (b'{"__type": "ProvisionedThroughputExceededException", "message": "Rate exceeded (injected)"}',
+             b'<Error><Code>SlowDown</Code><Message>Please reduce your request rate (injected)</Message></Error>')
+MODES = (None, "error", "throttle", "reset", "drop", "reset-after", "delay")
 
 
 class FaultProxy(http.server.ThreadingHTTPServer):
@@ -28,42 +37,88 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         self.upstream = upstream
         self.failing = threading.Event()
         self.delay_s = 0.0
+        self.mode: str | None = None
+        self.drop_s = 25.0
         self.refused = 0
         self.delayed = 0
+        self.faulted: dict[str, int] = {}  # mode -> requests it hit
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.failing.is_set():
+                self._handle("POST")
+
+            def do_GET(self):  # noqa: N802
+                self._handle("GET")
+
+            def do_PUT(self):  # noqa: N802
+                self._handle("PUT")
+
+            def do_HEAD(self):  # noqa: N802
+                self._handle("HEAD")
+
+            def do_DELETE(self):  # noqa: N802
+                self._handle("DELETE")
+
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length", 0) or 0)
+                body = self.rfile.read(length) if length else None
+                json_protocol = "json" in (self.headers.get("Content-Type") or "")
+                mode = "error" if outer.failing.is_set() else outer.mode
+                if mode:
+                    outer.faulted[mode] = outer.faulted.get(mode, 0) + 1
+                if mode == "error":
                     outer.refused += 1
-                    json_protocol = "json" in (self.headers.get("Content-Type") or "")
                     self._reply(500 if json_protocol else 503, OUTAGE[0 if json_protocol else 1], [])
                     return
-                if outer.delay_s:
+                if mode == "throttle":
+                    self._reply(400 if json_protocol else 503, THROTTLED[0 if json_protocol else 1], [])
+                    return
+                if mode == "reset":
+                    self._reset()
+                    return
+                if mode == "drop":
+                    time.sleep(outer.drop_s)
+                    self._reset()
+                    return
+                if outer.delay_s or mode == "delay":
                     outer.delayed += 1
-                    time.sleep(outer.delay_s)
-                request = urllib.request.Request(outer.upstream + self.path, data=body, method="POST",
+                    time.sleep(outer.delay_s or 3.0)
+                request = urllib.request.Request(outer.upstream + self.path, data=body, method=method,
                                                  headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
                 try:
                     with urllib.request.urlopen(request, timeout=60) as resp:
-                        self._reply(resp.status, resp.read(), resp.getheaders())
+                        status, data, headers = resp.status, resp.read(), resp.getheaders()
                 except urllib.error.HTTPError as err:
-                    self._reply(err.code, err.read(), err.headers.items())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (its read timeout): a slow service looks like this
+                    status, data, headers = err.code, err.read(), err.headers.items()
+                if mode == "reset-after":
+                    self._reset()  # the upstream did the work; the client never hears of it
+                    return
+                self._reply(status, data, headers, head=method == "HEAD")
 
-            def _reply(self, status: int, data: bytes, headers) -> None:
+            def _reset(self) -> None:
+                """Close with RST (SO_LINGER 0): the client sees 'connection reset by peer'."""
+                self.close_connection = True
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
+
+            def _reply(self, status: int, data: bytes, headers, head: bool = False) -> None:
                 try:
                     self.send_response(status)
+                    skip = {"transfer-encoding", "connection", "server", "date"} | (set() if head else {"content-length"})
                     for k, v in headers:
-                        if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        if k.lower() not in skip:
                             self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
+                    if not head:  # a HEAD answer keeps the object's length and has no body
+                        self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not head:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
