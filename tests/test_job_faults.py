@@ -1,6 +1,6 @@
 """The job between faults of the network and of AWS (issue 16, item 6): nothing lost, nothing twice.
 
-The real job talks to the local AWS (Kinesis reads, the alerts stream) only through the
+The real job talks to the local AWS (Kinesis reads, the alerts stream, its lake on S3) only through the
 fault-injecting proxy on 127.0.0.1 (``infra/local/faults.py``), while a producer writes past it
 straight to moto. In turn, with a few seconds of health between: HTTP 500s, throttling, connection
 resets, answers lost after the work was done (a write the job cannot know succeeded), requests
@@ -19,15 +19,27 @@ from collections import Counter
 
 import pytest
 from conftest import start_job, stop_job, write_job_config
-from test_exactly_once import lake_rows, read_alerts_stream, readings
+from test_exactly_once import read_alerts_stream, readings
 
 from core import aws
+from flink_app.io.lake import filesystem
 from infra.local.faults import FaultProxy
 from infra.local.stack import create_resources
 
 pytestmark = pytest.mark.e2e
 FAULTS = ("error", "throttle", "reset", "reset-after", "delay", "drop")  # drop last: it blocks reads for 20 s
 FAULT_S, HEALTHY_S = 8, 4
+
+
+def s3_rows(lake: str, table: str, endpoint: str) -> list[dict]:
+    """A table of the S3 lake, read straight from moto (not through the proxy)."""
+    import pyarrow.dataset as ds
+    from pyarrow import fs as pafs
+
+    s3, root = filesystem(lake, "us-east-1", endpoint)
+    if s3.get_file_info(f"{root}/{table}").type == pafs.FileType.NotFound:
+        return []
+    return ds.dataset(f"{root}/{table}", filesystem=s3, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
 def test_faults_between_the_job_and_aws_lose_nothing_and_repeat_nothing(moto_endpoint, unique, tmp_path):
@@ -37,12 +49,16 @@ def test_faults_between_the_job_and_aws_lose_nothing_and_repeat_nothing(moto_end
     kinesis = aws.client("kinesis", res.region, moto_endpoint)
     with FaultProxy(moto_endpoint) as proxy:
         proxy.drop_s = 25  # longer than the job's read timeout (20 s): the client gives up first
-        lake = tmp_path / "lake"
+        aws.client("s3", res.region, moto_endpoint).create_bucket(Bucket=f"lake-{unique}")
+        lake = f"s3://lake-{unique}/lake"
+
+        def lake_rows(_, table):
+            return s3_rows(lake, table, moto_endpoint)
         config = write_job_config(tmp_path / "config.json", {
             "aws": {"endpoint.url": proxy.endpoint, "region": res.region},
             "source": {"stream.name": res.stream_name, "max.records.per.poll": "200"},
             "alerts": {"stream.name": res.alerts_stream},
-            "lake": {"path": str(lake), "flush.interval.ms": "700"},
+            "lake": {"path": lake, "quarantine.path": f"s3://lake-{unique}/quarantine", "flush.interval.ms": "700"},
             "detection": {"delayed.after.ms": "3600000"},  # the readings are up to 35 min old: page them as live
             "job": {"checkpoint.dir": str(tmp_path / "chk"), "checkpoint.interval.ms": "1000"}})
         job = start_job(config, tmp_path / "job.log")
