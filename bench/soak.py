@@ -85,7 +85,8 @@ def rss_mb(pid: int) -> float:
 
 
 def newest_checkpoint_mb(folder: Path) -> float | None:
-    chks = [c for c in folder.glob("**/chk-*") if c.is_dir()]
+    """The newest completed checkpoint (one with its _metadata; a checkpoint in progress has none yet)."""
+    chks = [c for c in folder.glob("**/chk-*") if c.is_dir() and (c / "_metadata").exists()]
     if not chks:
         return None
     newest = max(chks, key=lambda c: int(c.name.split("-")[1]))
@@ -101,6 +102,31 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den, 1) if den else None
 
 
+def summarize(all_samples: list[dict], args, summary_lines: list[str], exit_code: int | None) -> dict:
+    """The figures of a soak from its samples (also ``--summarize FILE`` to recompute a saved one)."""
+    samples = [s for s in all_samples if "producer" in s["rss_mb"]] or all_samples  # steady part, not the shutdown
+    warm = samples[max(0, len(samples) // 10 - 1)] if samples else {}
+    second_half = samples[len(samples) // 2:]
+    roles = sorted({r for s in samples for r in s["rss_mb"]})
+    per_role = {r: {"warm_mb": warm.get("rss_mb", {}).get(r), "end_mb": samples[-1]["rss_mb"].get(r) if samples else None,
+                    "peak_mb": max((s["rss_mb"].get(r, 0) for s in samples), default=None),
+                    "second_half_slope_mb_per_h": slope_per_hour([(s["t_s"], s["rss_mb"][r]) for s in second_half
+                                                                  if r in s["rss_mb"]])} for r in roles}
+    chk = [(s["t_s"], s["checkpoint_mb"]) for s in samples if s["checkpoint_mb"]]  # 0: caught in progress
+    return {
+        "command": f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
+        "minutes": args.minutes, "patients": args.patients, "speed": args.speed,
+        "readings_sent": samples[-1]["sent"] if samples else 0,
+        "readings_per_s": round(samples[-1]["sent"] / samples[-1]["t_s"], 1) if samples and samples[-1]["t_s"] else None,
+        "rss": per_role,
+        "checkpoint_mb": {"first": chk[0][1] if chk else None, "last": chk[-1][1] if chk else None,
+                          "peak": max((c for _, c in chk), default=None),
+                          "second_half_slope_mb_per_h": slope_per_hour([c for c in chk if c[0] >= chk[len(chk) // 2][0]])
+                          if chk else None},
+        "run_summary": summary_lines, "exit_code": exit_code, "samples": all_samples,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,7 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=60)
     p.add_argument("--interval", type=float, default=30, help="seconds between samples")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
+    p.add_argument("--summarize", type=Path, help="recompute the figures of a saved result file, run nothing")
     args = p.parse_args(argv)
+    if args.summarize:
+        saved = json.loads(args.summarize.read_text())
+        for key in ("minutes", "patients", "speed"):
+            setattr(args, key, saved[key])
+        result = summarize(saved["samples"], args, saved["run_summary"], saved["exit_code"])
+        args.summarize.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=1))
+        return 0
     data = Path(tempfile.mkdtemp(prefix="wardwatch-soak-"))
     log = open(data / "run.log", "wb")  # noqa: SIM115 (the child keeps it)
     run = subprocess.Popen([sys.executable, "-m", "infra.local.run", "--duration", str(args.minutes * 60),
@@ -119,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: make run for {args.minutes:g} min, {args.patients} patients at {args.speed:g}x; data in {data}",
           flush=True)
     all_samples, t0 = [], time.monotonic()
-    samples = all_samples
     try:
         while run.poll() is None:
             time.sleep(args.interval)
@@ -133,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "sent": sent,
                       "checkpoint_mb": newest_checkpoint_mb(data / "checkpoints"),
                       "lake_files": sum(1 for _ in (data / "lake").glob("*/dt=*/hour=*/*.parquet"))}
-            samples.append(sample)
+            all_samples.append(sample)
             print(f"soak: {sample['t_s']:>5} s · sent {sent:,} · checkpoint {sample['checkpoint_mb']} MB · "
                   + ", ".join(f"{k} {v:.0f}" for k, v in sorted(by_role.items())) + " MB", flush=True)
     except KeyboardInterrupt:
@@ -142,27 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     log.close()
     summary_lines = [ln for ln in (data / "run.log").read_text(errors="replace").splitlines()
                      if ln.startswith(("WardWatch run summary", "  rows by table", "  delivery:", "  raw zone:"))]
-    samples = [s for s in samples if "producer" in s["rss_mb"]] or samples  # the run's steady part, not its shutdown
-    warm = samples[max(0, len(samples) // 10 - 1)] if samples else {}
-    second_half = samples[len(samples) // 2:]
-    roles = sorted({r for s in samples for r in s["rss_mb"]})
-    per_role = {r: {"warm_mb": warm.get("rss_mb", {}).get(r), "end_mb": samples[-1]["rss_mb"].get(r) if samples else None,
-                    "peak_mb": max((s["rss_mb"].get(r, 0) for s in samples), default=None),
-                    "second_half_slope_mb_per_h": slope_per_hour([(s["t_s"], s["rss_mb"][r]) for s in second_half
-                                                                  if r in s["rss_mb"]])} for r in roles}
-    chk = [(s["t_s"], s["checkpoint_mb"]) for s in samples if s["checkpoint_mb"] is not None]
-    result = {
-        "command": f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
-        "minutes": args.minutes, "patients": args.patients, "speed": args.speed,
-        "readings_sent": samples[-1]["sent"] if samples else 0,
-        "readings_per_s": round(samples[-1]["sent"] / samples[-1]["t_s"], 1) if samples and samples[-1]["t_s"] else None,
-        "rss": per_role,
-        "checkpoint_mb": {"first": chk[0][1] if chk else None, "last": chk[-1][1] if chk else None,
-                          "peak": max((c for _, c in chk), default=None),
-                          "second_half_slope_mb_per_h": slope_per_hour([c for c in chk if c[0] >= chk[len(chk) // 2][0]])
-                          if chk else None},
-        "run_summary": summary_lines, "exit_code": run.returncode, "samples": all_samples,
-    }
+    result = summarize(all_samples, args, summary_lines, run.returncode)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=1))
     return 0 if run.returncode == 0 else 1
