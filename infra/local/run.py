@@ -372,10 +372,10 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         stop_process(job, "Flink job")
         archive_state = run_dir / "archive-state.json"
-        deadline = time.monotonic() + (3 if interrupted else 20)
+        deadline = time.monotonic() + (3 if interrupted else args.drain_timeout)
         while (archiver is not None and archiver.poll() is None and time.monotonic() < deadline and
                (json.loads(archive_state.read_text()).get("records", 0) if archive_state.exists() else 0) < produced):
-            time.sleep(0.5)  # it files what it read every 5 s
+            time.sleep(0.5)  # it files what it read every 5 s; the local AWS (and the stream) ends with the run
         stop_process(archiver, "raw-zone archiver")  # and writes what it still holds on SIGTERM
         if delivery is not None and not interrupted:
             wait_for_delivery(run_dir / "delivery" / "status.json", pager, timeout_s=30)
@@ -405,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{status.get('dead_lettered', 0)} undeliverable; pager showed {paged}"
           + (f" and dropped {pager.dedup.repeats} repeated page ids" if pager and pager.dedup.repeats else ""))
     archived = json.loads(archive_state.read_text()) if archive_state.exists() else {}
+    if archived.get("records", 0) < stats.get("sent", 0):
+        print(f"run: warning: the raw zone missed {stats.get('sent', 0) - archived.get('records', 0)} of this run's "
+              f"records: the archiver had not caught up when the run stopped (see {run_dir / 'archive.log'})",
+              file=sys.stderr)
     print(f"  raw zone: {archived.get('records', 0)} records unchanged in {archived.get('files', 0)} files under "
           f"{data / 'raw'} (python -m archive.reprocess --raw {data / 'raw'} --day <YYYY-MM-DD> rebuilds a day)")
     print(f"  reports over this lake: .venv/bin/python -m reports --lake {lake} --day <YYYY-MM-DD, UTC>")
