@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from conftest import start_job
 
 from core import aws
 from flink_app.lineage import latest_checkpoint
 from infra.local.stack import create_resources
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
 
 PATIENTS = 12
@@ -58,15 +57,6 @@ def lake_rows(lake: Path, table: str) -> list[dict]:
         except FileNotFoundError:  # the restored job is undoing a flush right now: read again
             time.sleep(0.2)
     raise AssertionError("the lake kept changing under the reader")
-
-
-def start_job(config: Path, log: Path, restore: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "flink_app", "--config", str(config)]
-    if restore:
-        args += ["--set", "job.restore.from=latest"]
-    with open(log, "ab") as out:
-        return subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def kill(job: subprocess.Popen) -> None:
@@ -121,7 +111,7 @@ def test_sigkill_twice_then_every_reading_once_and_every_alert_streamed(moto_end
 
     log = tmp_path / "job.log"
     producer = threading.Thread(target=produce, daemon=True)
-    job = start_job(config, log, restore=False)
+    job = start_job(config, log)
     producer.start()
     kills = 0
     checkpoint = None
@@ -138,7 +128,7 @@ def test_sigkill_twice_then_every_reading_once_and_every_alert_streamed(moto_end
             assert len(lake_rows(lake, "vitals")) < sum(len(p) for p in phases[:k + 1]), "the kill must land mid-stream"
             kill(job)
             kills += 1
-            job = start_job(config, log, restore=True)
+            job = start_job(config, log, "--set", "job.restore.from=latest")
         wait_for_new_checkpoint(checkpoint)
         go[2].set()
         producer.join(120)

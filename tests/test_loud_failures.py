@@ -9,25 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from conftest import start_job
 
 from core.kinesis_reader import permanent_cause
 from infra.local.run import FatalWatch, rotate
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_job(config: Path, log: Path, flink_logs: Path) -> subprocess.Popen:
-    """The real job in its own session, Flink's own log (where the operators write) in ``flink_logs``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLINK_LOG_DIR": str(flink_logs)}
-    with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def client_error(code: str) -> ClientError:
@@ -56,7 +44,7 @@ def test_the_job_fails_loudly_on_a_missing_stream(moto_endpoint, tmp_path):
     logs = tmp_path / "flink"
     watch = FatalWatch(logs)
     logs.mkdir()
-    job = start_job(config, tmp_path / "job.log", logs)
+    job = start_job(config, tmp_path / "job.log", flink_logs=logs)
     try:
         seen: list[str] = []
         deadline = time.monotonic() + 120
@@ -120,7 +108,7 @@ def test_a_stream_deleted_and_recreated_under_the_same_name_is_read_from_its_sta
     ]))
     logs = tmp_path / "flink"
     logs.mkdir()
-    job = start_job(config, tmp_path / "job.log", logs)
+    job = start_job(config, tmp_path / "job.log", flink_logs=logs)
     try:
         deadline = time.monotonic() + 120
         while len(readings()) < 30 and time.monotonic() < deadline:

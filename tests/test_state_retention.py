@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
+
+from conftest import start_job
 
 from core.config import Config
 from core.detect import PatientState
 from core.patient_path import PatientPath
 from core.schema.events import decode
 
-ROOT = Path(__file__).resolve().parents[1]
 FULL = {"heart_rate": 72, "respiratory_rate": 14, "spo2": 97, "systolic_bp": 124, "temperature_c": 36.8,
         "consciousness": "A", "on_oxygen": False}
 
@@ -71,10 +69,7 @@ def test_a_silent_patient_is_forgotten_after_the_state_ttl(moto_endpoint, unique
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
                                                     "patient.state.ttl.ms": "60000"}},
     ]))
-    with open(tmp_path / "job.log", "wb") as out:
-        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    job = start_job(config, tmp_path / "job.log")
     try:
         t0 = int(time.time() * 1000)
         put(reading("P-quiet", 1, t0, **FULL), reading("P-heard", 1, t0, **FULL))
