@@ -6,8 +6,6 @@ the job writes; a test compares them.
 
 from __future__ import annotations
 
-import shutil
-
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_events as events
@@ -22,7 +20,7 @@ from constructs import Construct
 from core.schema.tables import TABLES
 from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_columns, projection_parameters
-from infra.lambda_source import stage
+from infra.lambda_source import staged
 from infra.security import Keys
 from infra.storage import Storage
 from reports.catalog import load as load_reports
@@ -111,17 +109,16 @@ class Analytics(Construct):
                                   removal_policy=cdk.RemovalPolicy.DESTROY if not env.retain_data else cdk.RemovalPolicy.RETAIN)
         dlq = sqs.Queue(self, "DailyReportsDeadLetters", queue_name=f"{name}-daily-reports-dlq",
                         encryption_master_key=keys.reports, enforce_ssl=True, retention_period=cdk.Duration.days(14))
-        source = stage(LAMBDA_FILES)
-        fn = lambda_.Function(
-            self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
-            handler="reports.scheduled.handler",
-            code=lambda_.Code.from_asset(source),
-            timeout=cdk.Duration.minutes(15), memory_size=256, reserved_concurrent_executions=1,
-            environment={"DATABASE": self.database_name, "WORKGROUP": self.workgroup_name,
-                         "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.reports.key_arn},
-            environment_encryption=keys.data, dead_letter_queue=dlq, log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE, description="WardWatch daily reports: Athena -> CSV in S3")
-        shutil.rmtree(source)  # CDK staged a copy into cdk.out when the function was built
+        with staged(LAMBDA_FILES) as source:
+            fn = lambda_.Function(
+                self, "DailyReports", function_name=f"{name}-daily-reports", runtime=lambda_.Runtime.PYTHON_3_12,
+                handler="reports.scheduled.handler",
+                code=lambda_.Code.from_asset(source),
+                timeout=cdk.Duration.minutes(15), memory_size=256, reserved_concurrent_executions=1,
+                environment={"DATABASE": self.database_name, "WORKGROUP": self.workgroup_name,
+                             "RESULTS_BUCKET": storage.athena_results.bucket_name, "RESULTS_KEY_ARN": keys.reports.key_arn},
+                environment_encryption=keys.data, dead_letter_queue=dlq, log_group=log_group,
+                tracing=lambda_.Tracing.ACTIVE, description="WardWatch daily reports: Athena -> CSV in S3")
         fn.node.default_child.add_metadata("checkov", {"skip": [{
             "id": "CKV_AWS_117", "comment": "Calls only AWS APIs (Athena, Glue, S3, KMS); no VPC resources to reach, "
                                             "so a VPC would add NAT cost without reducing exposure."}]})

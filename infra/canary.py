@@ -10,8 +10,6 @@ whatever the job's own metrics say.
 
 from __future__ import annotations
 
-import shutil
-
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -25,7 +23,7 @@ from constructs import Construct
 from alerts.routing import filter_policy
 from infra.alerting import Alerting
 from infra.environments import Environment
-from infra.lambda_source import stage
+from infra.lambda_source import staged
 from infra.security import Keys
 from infra.streaming import Streaming
 from producer.canary import CANARY_HOSPITAL, CANARY_UNIT
@@ -44,15 +42,14 @@ class Canary(Construct):
                                   encryption_key=keys.data, removal_policy=removal)
         dlq = sqs.Queue(self, "DeadLetters", queue_name=f"{name}-canary-dlq", encryption_master_key=keys.alerts,
                         enforce_ssl=True, retention_period=cdk.Duration.days(4))
-        source = stage(LAMBDA_FILES)
-        self.function = lambda_.Function(
-            self, "Function", function_name=f"{name}-canary", runtime=lambda_.Runtime.PYTHON_3_12,
-            handler="producer.canary.handler", code=lambda_.Code.from_asset(source),
-            timeout=cdk.Duration.seconds(30), memory_size=128, reserved_concurrent_executions=1,
-            environment={"STREAM_NAME": streaming.stream.stream_name}, environment_encryption=keys.data,
-            dead_letter_queue=dlq, log_group=log_group, tracing=lambda_.Tracing.ACTIVE,
-            description="WardWatch end-to-end canary: a synthetic patient who must page the canary queue")
-        shutil.rmtree(source)
+        with staged(LAMBDA_FILES) as source:
+            self.function = lambda_.Function(
+                self, "Function", function_name=f"{name}-canary", runtime=lambda_.Runtime.PYTHON_3_12,
+                handler="producer.canary.handler", code=lambda_.Code.from_asset(source),
+                timeout=cdk.Duration.seconds(30), memory_size=128, reserved_concurrent_executions=1,
+                environment={"STREAM_NAME": streaming.stream.stream_name}, environment_encryption=keys.data,
+                dead_letter_queue=dlq, log_group=log_group, tracing=lambda_.Tracing.ACTIVE,
+                description="WardWatch end-to-end canary: a synthetic patient who must page the canary queue")
         self.function.node.default_child.add_metadata("checkov", {"skip": [{
             "id": "CKV_AWS_117", "comment": "Calls only Kinesis (PutRecord); a VPC would add NAT cost without "
                                             "reducing exposure."}]})

@@ -13,8 +13,6 @@ Least privilege: Firehose's role reads the stream and writes (never deletes) und
 
 from __future__ import annotations
 
-import shutil
-
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -26,7 +24,7 @@ from constructs import Construct
 
 from infra.alerting import Alerting
 from infra.environments import Environment
-from infra.lambda_source import stage
+from infra.lambda_source import staged
 from infra.security import Keys
 from infra.storage import Storage
 from infra.streaming import Streaming
@@ -48,13 +46,12 @@ class RawZone(Construct):
         fn_log = logs.LogGroup(self, "TransformLog", log_group_name=f"{name}-raw-transform",
                                retention=logs.RetentionDays.THREE_MONTHS, encryption_key=keys.data,
                                removal_policy=removal)
-        source = stage(LAMBDA_FILES)
-        self.transform = lambda_.Function(
-            self, "Transform", function_name=f"{name}-raw-transform", runtime=lambda_.Runtime.PYTHON_3_12,
-            handler="archive.firehose.handler", code=lambda_.Code.from_asset(source),
-            timeout=cdk.Duration.minutes(1), memory_size=256, reserved_concurrent_executions=20, log_group=fn_log,
-            tracing=lambda_.Tracing.ACTIVE, description="WardWatch raw zone: each stream record to a lossless JSON line")
-        shutil.rmtree(source)
+        with staged(LAMBDA_FILES) as source:
+            self.transform = lambda_.Function(
+                self, "Transform", function_name=f"{name}-raw-transform", runtime=lambda_.Runtime.PYTHON_3_12,
+                handler="archive.firehose.handler", code=lambda_.Code.from_asset(source),
+                timeout=cdk.Duration.minutes(1), memory_size=256, reserved_concurrent_executions=20, log_group=fn_log,
+                tracing=lambda_.Tracing.ACTIVE, description="WardWatch raw zone: each stream record to a lossless JSON line")
         self.transform.node.default_child.add_metadata("checkov", {"skip": [
             {"id": "CKV_AWS_117", "comment": "Transforms what Firehose hands it; calls no AWS API, so a VPC would add "
                                              "cost without reducing exposure."},

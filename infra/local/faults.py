@@ -27,7 +27,6 @@ OUTAGE = (b'{"__type": "InternalFailure", "message": "injected outage"}',
           b'<Message>injected outage</Message></Error></ErrorResponse>')
 THROTTLED = (b'{"__type": "ProvisionedThroughputExceededException", "message": "Rate exceeded (injected)"}',
              b'<Error><Code>SlowDown</Code><Message>Please reduce your request rate (injected)</Message></Error>')
-MODES = (None, "error", "throttle", "reset", "drop", "reset-after", "delay")
 
 
 class FaultProxy(http.server.ThreadingHTTPServer):
@@ -93,6 +92,8 @@ class FaultProxy(http.server.ThreadingHTTPServer):
                         status, data, headers = resp.status, resp.read(), resp.getheaders()
                 except urllib.error.HTTPError as err:
                     status, data, headers = err.code, err.read(), err.headers.items()
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up waiting (its read timeout): a slow service looks like this
                 if mode == "reset-after":
                     self._reset()  # the upstream did the work; the client never hears of it
                     return
