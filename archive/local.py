@@ -64,6 +64,13 @@ class Archiver:
             self.positions = {}  # the reader's initial position: TRIM_HORIZON, every record kept
 
     def step(self) -> int:
+        created = self.poller.discover()  # refreshed with the shard list, every discovery interval
+        if created != self.created:
+            # Deleted and recreated under the same name: the new stream numbers its records afresh,
+            # so positions kept for the old one would skip its first records. Read it from its start.
+            log.warning("archive: %s was recreated; reading the new stream from its start", self.stream)
+            self.flush()
+            self.created, self.positions = created, {}
         records, changed = self.poller.poll_round({**self.positions, **self.pending_positions})
         for record in records:
             self.pending.extend(raw_records(record))

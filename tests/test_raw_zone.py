@@ -226,3 +226,43 @@ def test_a_raw_day_reprocessed_on_a_fresh_lineage_gives_the_same_curated_rows(mo
     assert len(curated(first, "vitals")) == expected_vitals and len(curated(first, "alerts")) >= 1
     reasons = sorted(json.loads(r)["reason"] for r in curated(again, "dead_letter"))
     assert any("MD5" in r for r in reasons) and any("not JSON" in r or "UTF-8" in r for r in reasons), reasons
+
+
+def test_the_archiver_reads_a_stream_recreated_under_the_same_name_from_its_start(moto_endpoint, unique, tmp_path):
+    """Issue 16's finding for the job (positions never checked against the stream), for the archiver:
+    a stream deleted and recreated under the same name numbers its records afresh, so positions kept
+    for the old one would skip the new one's first records."""
+    from archive.local import Archiver
+    from core.kinesis_reader import KinesisShardReader, StreamPoller
+
+    kinesis = aws.client("kinesis", "us-east-1", moto_endpoint)
+    stream = f"recreated-{unique}"
+
+    def create_and_put(*datas: bytes) -> None:
+        kinesis.create_stream(StreamName=stream, ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        for d in datas:
+            kinesis.put_record(StreamName=stream, PartitionKey="P-1", Data=d)
+
+    poller = StreamPoller(KinesisShardReader(kinesis, stream), discovery_interval_s=0, read_ahead=False)
+    archiver = Archiver(poller, stream, tmp_path / "raw", tmp_path / "state.json", flush_s=0)
+
+    def archive_until(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while archiver.records < n and time.monotonic() < deadline:
+            if not archiver.created:
+                archiver.resume()
+            archiver.step()
+            time.sleep(0.2)
+
+    create_and_put(b"old-1", b"old-2", b"old-3")
+    archive_until(3)
+    assert archiver.records == 3
+    kinesis.delete_stream(StreamName=stream)
+    kinesis.get_waiter("stream_not_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    time.sleep(1.1)  # another creation time (whole seconds) for the new stream
+    create_and_put(b"new-1", b"new-2")
+    archive_until(5)
+    kept = sorted(r.data for f in (tmp_path / "raw").glob("dt=*/hour=*/*.jsonl.gz")
+                  for r in decode_file(f.read_bytes(), str(f)))
+    assert kept == [b"new-1", b"new-2", b"old-1", b"old-2", b"old-3"]
