@@ -91,6 +91,11 @@ def wait_for_delivery(status_file: Path, pager: Pager | None, timeout_s: float) 
         time.sleep(0.5)
 
 
+def archive_progress(state_file: Path) -> dict:
+    """What the raw-zone archiver has filed so far (records, files), from the state it saves after each file."""
+    return json.loads(state_file.read_text()) if state_file.exists() else {}
+
+
 def rotate(path: Path, keep: int = 5) -> Path:
     """Keep the last ``keep`` runs' logs: job.log -> job.log.1 -> ... (the newest run is job.log)."""
     for i in range(keep - 1, 0, -1):
@@ -374,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         archive_state = run_dir / "archive-state.json"
         deadline = time.monotonic() + (3 if interrupted else args.drain_timeout)
         while (archiver is not None and archiver.poll() is None and time.monotonic() < deadline and
-               (json.loads(archive_state.read_text()).get("records", 0) if archive_state.exists() else 0) < produced):
+               archive_progress(archive_state).get("records", 0) < produced):
             time.sleep(0.5)  # it files what it read every 5 s; the local AWS (and the stream) ends with the run
         stop_process(archiver, "raw-zone archiver")  # and writes what it still holds on SIGTERM
         if delivery is not None and not interrupted:
@@ -404,9 +409,9 @@ def main(argv: list[str] | None = None) -> int:
           f"held), {status.get('held', 0)} still held, {status.get('duplicates_dropped', 0)} repeats dropped, "
           f"{status.get('dead_lettered', 0)} undeliverable; pager showed {paged}"
           + (f" and dropped {pager.dedup.repeats} repeated page ids" if pager and pager.dedup.repeats else ""))
-    archived = json.loads(archive_state.read_text()) if archive_state.exists() else {}
-    if archived.get("records", 0) < stats.get("sent", 0):
-        print(f"run: warning: the raw zone missed {stats.get('sent', 0) - archived.get('records', 0)} of this run's "
+    archived = archive_progress(archive_state)
+    if archived.get("records", 0) < produced:
+        print(f"run: warning: the raw zone missed {produced - archived.get('records', 0)} of this run's "
               f"records: the archiver had not caught up when the run stopped (see {run_dir / 'archive.log'})",
               file=sys.stderr)
     print(f"  raw zone: {archived.get('records', 0)} records unchanged in {archived.get('files', 0)} files under "
