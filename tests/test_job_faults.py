@@ -28,7 +28,7 @@ from infra.local.stack import create_resources
 
 pytestmark = pytest.mark.e2e
 FAULTS = ("error", "throttle", "reset", "reset-after", "delay", "drop")  # drop last: it blocks reads for 20 s
-FAULT_S, HEALTHY_S = 8, 4
+FAULT_S, HEALTHY_S, FAULT_MAX_S = 8, 4, 60
 
 
 def s3_rows(lake: str, table: str, endpoint: str) -> list[dict]:
@@ -83,6 +83,11 @@ def test_faults_between_the_job_and_aws_lose_nothing_and_repeat_nothing(moto_end
                 time.sleep(HEALTHY_S)
                 proxy.mode = fault
                 time.sleep(FAULT_S)
+                # Held until it has met the job: a job waiting out a restart's backoff sends nothing,
+                # and a fault that meets no request proves nothing.
+                deadline = time.monotonic() + FAULT_MAX_S
+                while not proxy.faulted.get(fault) and time.monotonic() < deadline:
+                    time.sleep(0.2)
                 proxy.mode = None
                 assert job.poll() is None, f"the job died on {fault}:\n{(tmp_path / 'job.log').read_text()[-3000:]}"
             producer.join(180)
