@@ -97,6 +97,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Where refused records are kept unchanged for replay (dead_letter_raw), apart from the curated lake: "
             "on AWS a bucket of its own with its own key, short retention, and no Glue table; empty: a "
             "'quarantine' folder beside lake.path. The lake's dead_letter keeps only the reason and a scrubbed payload."),
+    Setting("lake", "canary.path", str, "",
+            "Where the end-to-end canary's rows go (hospital CANARY, core/canary.py), apart from the curated lake "
+            "so no report, dashboard or ward board counts a synthetic patient; same tables, no Glue table; "
+            "empty: a 'canary' folder beside lake.path."),
     Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
     Setting("lake", "max.rows.per.file", int, 50000, "A file is written early once this many rows are buffered."),
     Setting("job", "parallelism", int, 1, "Default operator parallelism."),
@@ -338,13 +342,23 @@ class Config:
         return dict(self._values)
 
 
-def quarantine_path(cfg: Config) -> str:
-    """lake.quarantine.path, or a ``quarantine`` folder beside the lake (data/lake -> data/quarantine)."""
-    if cfg["lake.quarantine.path"]:
-        return cfg["lake.quarantine.path"]
+def beside_lake(cfg: Config, name: str) -> str:
+    """``lake.<name>.path``, or a ``<name>`` folder beside the lake (data/lake -> data/<name>)."""
+    if cfg[f"lake.{name}.path"]:
+        return cfg[f"lake.{name}.path"]
     lake = cfg["lake.path"].rstrip("/")
     head, sep, _ = lake.rpartition("/")
-    return f"{head}/quarantine" if sep and not head.endswith(":/") else f"{lake}/quarantine" if "://" in lake else "quarantine"
+    return f"{head}/{name}" if sep and not head.endswith(":/") else f"{lake}/{name}" if "://" in lake else name
+
+
+def quarantine_path(cfg: Config) -> str:
+    """Where refused records are kept unchanged (``lake.quarantine.path``)."""
+    return beside_lake(cfg, "quarantine")
+
+
+def canary_path(cfg: Config) -> str:
+    """Where the canary's rows go (``lake.canary.path``)."""
+    return beside_lake(cfg, "canary")
 
 
 # MSF's own group (which file to run, pyFiles): in the same properties file, not job settings.

@@ -22,7 +22,7 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from core.config import MSF_PROPERTIES_PATH, Config, ConfigError, quarantine_path
+from core.config import MSF_PROPERTIES_PATH, Config, ConfigError, canary_path, quarantine_path
 from flink_app.lineage import resolve
 from flink_app.local_cluster import SUBMITTED_ENV, LocalCluster
 from flink_app.operators import (
@@ -71,7 +71,12 @@ def flink_configuration(cfg: Config, managed: bool = False) -> Configuration:
         "execution.checkpointing.dir": checkpoint_dir.as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "execution.checkpointing.num-retained": "3",
+        # Back within 10 s of a transient fault healing, not Flink's 1 min cap (reached after a few
+        # faults, and kept for an hour): a fault that will not heal fails the job instead
+        # (core/kinesis_reader.permanent_cause), so a short cap never spins on one.
         "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.max-backoff": "10 s",
+        "restart-strategy.exponential-delay.reset-backoff-threshold": "5 min",
         "pipeline.name": "wardwatch",
         # Locally nothing listens beyond loopback: Flink binds its RPC, blob and data ports to
         # every interface unless told (MSF sets its own network).
@@ -162,11 +167,11 @@ def run_on_local_cluster(cfg: Config) -> None:
     parallelism = max(cfg["job.parallelism"], cfg["job.taskmanagers"])
     work = Path(cfg["job.cluster.dir"]).resolve() / cfg["job.lineage"]
     work.mkdir(parents=True, exist_ok=True)
-    lake, quarantine = cfg["lake.path"], quarantine_path(cfg)
+    paths = {"lake.path": cfg["lake.path"], "lake.quarantine.path": quarantine_path(cfg),
+             "lake.canary.path": canary_path(cfg)}
     resolved = Config({**cfg.as_dict(), "job.parallelism": parallelism,
                        "job.checkpoint.dir": str(Path(cfg["job.checkpoint.dir"]).resolve()),
-                       "lake.path": lake if "://" in lake else str(Path(lake).resolve()),
-                       "lake.quarantine.path": quarantine if "://" in quarantine else str(Path(quarantine).resolve())})
+                       **{k: v if "://" in v else str(Path(v).resolve()) for k, v in paths.items()}})
     settings = work / "job-settings.json"
     settings.write_text(json.dumps(resolved.to_property_groups(), indent=1))
     # A SIGTERM must unwind through the context manager, which stops the cluster's JVMs.

@@ -25,7 +25,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from core import aws
-from core.config import Config, quarantine_path
+from core.config import Config, canary_path, quarantine_path
 from core.detect import PatientState, alert_row
 from core.kinesis_reader import (
     FROM_START,
@@ -41,7 +41,7 @@ from core.schema.phi import scrub
 from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
-from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_writable, to_tuples
+from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_canary, split_writable, to_tuples
 
 log = logging.getLogger("wardwatch")
 
@@ -481,6 +481,7 @@ class LakeSink(KeyedProcessFunction):
         c = self.cfg
         self.lake = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"])
         self.quarantine = LakeWriter(quarantine_path(c), c["aws.region"], c["aws.endpoint.url"])
+        self.canary = LakeWriter(canary_path(c), c["aws.region"], c["aws.endpoint.url"])
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
@@ -490,6 +491,7 @@ class LakeSink(KeyedProcessFunction):
         group = metrics(runtime_context)
         self.rows_written = group.counter("lakeRowsWritten")
         self.files_written = group.counter("lakeFilesWritten")
+        self.canary_rows = group.counter("canaryRowsWritten")
 
     def writer(self, table: str) -> LakeWriter:
         """Refused records unchanged go to the quarantine, everything else to the curated lake."""
@@ -499,7 +501,8 @@ class LakeSink(KeyedProcessFunction):
         """First time this operator instance sees a table: undo flushes the restored state never saw."""
         if table in self.recovered:
             return
-        removed = self.writer(table).recover(table, self.lineage, self.flush_no.value() or 0)
+        removed = [path for writer in {self.writer(table), self.canary}
+                   for path in writer.recover(table, self.lineage, self.flush_no.value() or 0)]
         if removed:
             log.warning("lake %s: removed %d file(s) written after the restored checkpoint", table, len(removed))
         self.recovered.add(table)
@@ -523,21 +526,28 @@ class LakeSink(KeyedProcessFunction):
         self._flush(ctx.get_current_key())
         return iter(())
 
+    def _commit(self, writer: LakeWriter, table: str, rows: list[tuple], flush_no: int) -> list[str]:
+        """One flush's files; raises on I/O failure: the job restarts from the checkpoint and recovers it."""
+        try:
+            return writer.commit(table, rows, self.lineage, flush_no)
+        except RowsNotWritable:
+            rows, bad = split_writable(table, rows)
+            log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
+            # A derived row the table cannot hold: its scrubbed text only (the record it came from was read whole).
+            dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
+            return writer.commit(table, rows, self.lineage, flush_no, dead=dead)
+
     def _flush(self, table: str) -> None:
         with gc_paused():
             rows = [row for blob in (self.buffer.get() or []) for row in pickle.loads(blob)]
         if not rows:
             return
         flush_no = (self.flush_no.value() or 0) + 1
-        # Raises on I/O failure: the job restarts from the checkpoint and recovers this flush.
-        try:
-            paths = self.writer(table).commit(table, rows, self.lineage, flush_no)
-        except RowsNotWritable:
-            rows, bad = split_writable(table, rows)
-            log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
-            # A derived row the table cannot hold: its scrubbed text only (the record it came from was read whole).
-            dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
-            paths = self.writer(table).commit(table, rows, self.lineage, flush_no, dead=dead)
+        rows, canary = split_canary(table, rows)
+        paths = self._commit(self.writer(table), table, rows, flush_no) if rows else []
+        if canary:  # the same flush number: a restore undoes both files
+            paths += self._commit(self.canary, table, canary, flush_no)
+            self.canary_rows.inc(len(canary))
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

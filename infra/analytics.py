@@ -22,7 +22,7 @@ from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_columns, projection_parameters
 from infra.lambda_source import staged
 from infra.security import Keys
-from infra.storage import Storage
+from infra.storage import LAKE_PREFIX, Storage
 from reports.catalog import load as load_reports
 
 # The Lambda ships only what it runs: the report catalogue, its SQL and the handler.
@@ -61,7 +61,7 @@ class Analytics(Construct):
         database.apply_removal_policy(removal)
         self.tables: dict[str, glue.CfnTable] = {}
         for table in TABLES:
-            location = f"s3://{storage.lake.bucket_name}/lake/{table}/"
+            location = f"s3://{storage.lake.bucket_name}/{LAKE_PREFIX}/{table}/"
             cfn = glue.CfnTable(
                 self, f"Table-{table}", catalog_id=stack.account, database_name=self.database_name,
                 table_input=glue.CfnTable.TableInputProperty(
@@ -132,10 +132,10 @@ class Analytics(Construct):
             resources=[f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
                        *(f"{catalog}:table/{self.database_name}/{t}" for t in used)]))
         fn.add_to_role_policy(iam.PolicyStatement(
-            actions=["s3:GetObject"], resources=[storage.lake.arn_for_objects(f"lake/{t}/*") for t in used]))
+            actions=["s3:GetObject"], resources=[storage.lake.arn_for_objects(f"{LAKE_PREFIX}/{t}/*") for t in used]))
         fn.add_to_role_policy(iam.PolicyStatement(
             actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[storage.lake.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"lake/{t}/*" for t in used]}}))
+            conditions={"StringLike": {"s3:prefix": [f"{LAKE_PREFIX}/{t}/*" for t in used]}}))
         storage.athena_results.grant_read_write(fn)  # the reports key: encrypt and decrypt results
         fn.add_to_role_policy(iam.PolicyStatement(  # the lake's key: decrypt only, and only through S3
             actions=["kms:Decrypt"], resources=[keys.data.key_arn],

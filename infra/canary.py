@@ -21,14 +21,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from alerts.routing import filter_policy
+from core.canary import CANARY_HOSPITAL, CANARY_UNIT
 from infra.alerting import Alerting
 from infra.environments import Environment
 from infra.lambda_source import staged
 from infra.security import Keys
 from infra.streaming import Streaming
-from producer.canary import CANARY_HOSPITAL, CANARY_UNIT
 
-LAMBDA_FILES = ["producer/__init__.py", "producer/canary.py"]
+LAMBDA_FILES = ["producer/__init__.py", "producer/canary.py", "core/__init__.py", "core/canary.py"]
 
 
 class Canary(Construct):

@@ -18,7 +18,7 @@ from infra.analytics import Analytics
 from infra.dashboards_spec import DASHBOARDS, DATASETS, DashboardSpec, DataSetSpec, Visual
 from infra.environments import Environment
 from infra.security import Keys
-from infra.storage import Storage
+from infra.storage import LAKE_PREFIX, Storage
 
 DATASET_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
                    "quicksight:DescribeIngestion", "quicksight:ListIngestions"]
@@ -211,10 +211,10 @@ class Dashboards(Construct):
                        f"{arn}:glue:{stack.region}:{stack.account}:database/{analytics.database_name}",
                        *(f"{arn}:glue:{stack.region}:{stack.account}:table/{analytics.database_name}/{t}" for t in tables)]))
         role.add_to_policy(iam.PolicyStatement(
-            actions=["s3:GetObject"], resources=[storage.lake.arn_for_objects(f"lake/{t}/*") for t in tables]))
+            actions=["s3:GetObject"], resources=[storage.lake.arn_for_objects(f"{LAKE_PREFIX}/{t}/*") for t in tables]))
         role.add_to_policy(iam.PolicyStatement(
             actions=["s3:ListBucket"], resources=[storage.lake.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"lake/{t}/*" for t in tables] + [f"lake/{t}/" for t in tables]}}))
+            conditions={"StringLike": {"s3:prefix": [f"{LAKE_PREFIX}/{t}/*" for t in tables] + [f"{LAKE_PREFIX}/{t}/" for t in tables]}}))
         role.add_to_policy(iam.PolicyStatement(
             actions=["s3:GetBucketLocation"], resources=[storage.lake.bucket_arn, storage.athena_results.bucket_arn]))
         role.add_to_policy(iam.PolicyStatement(

@@ -16,6 +16,10 @@ from infra.security import Keys
 
 NONCURRENT_DAYS = 30  # overwritten/deleted object versions kept this long (undo window)
 
+LAKE_PREFIX = "lake"  # the job's curated tables and their commit journal, in the lake bucket
+CANARY_PREFIX = "canary"  # the canary's rows, same tables, no Glue table (core/canary.py)
+CANARY_DAYS = 7
+
 
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: Environment, name: str, keys: Keys,
@@ -37,7 +41,9 @@ class Storage(Construct):
             s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_DAYS),
                              abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
             # The sink's commit journal is needed only until a restore (lake.py keeps the last 20).
-            s3.LifecycleRule(id="journal", prefix="_journal/", expiration=cdk.Duration.days(14)),
+            s3.LifecycleRule(id="journal", prefix=f"{LAKE_PREFIX}/_journal/", expiration=cdk.Duration.days(14)),
+            # The canary's synthetic rows prove nothing after a week.
+            s3.LifecycleRule(id="expire-canary", prefix=f"{CANARY_PREFIX}/", expiration=cdk.Duration.days(CANARY_DAYS)),
         ]
         if env.lake_expire_days:
             lake_rules.append(s3.LifecycleRule(id="expire-lake", expiration=cdk.Duration.days(env.lake_expire_days)))

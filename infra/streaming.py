@@ -22,18 +22,17 @@ from core.config import MSF_RUN_OPTIONS_GROUP, Config
 from infra.alerting import Alerting
 from infra.environments import Environment
 from infra.security import Keys
-from infra.storage import Storage
+from infra.storage import CANARY_PREFIX, LAKE_PREFIX, Storage
 
 RUNTIME = "FLINK-2_2"
 DEPENDENCY_DIR = "dep/"  # inside the zip; infra/bundle.py puts the Python dependencies there
 
 
-LAKE_PREFIX = "lake"  # the job's own prefix in the lake bucket (tables and commit journal)
 QUARANTINE_PREFIX = "raw"  # its own prefix in the quarantine bucket
 
 
 def job_settings(env: Environment, *, region: str, stream: str, alerts_stream: str, lake_uri: str,
-                 quarantine_uri: str) -> dict:
+                 quarantine_uri: str, canary_uri: str) -> dict:
     """The job settings this deployment sets (everything else keeps the job's default)."""
     return {
         "aws.region": region,
@@ -42,6 +41,7 @@ def job_settings(env: Environment, *, region: str, stream: str, alerts_stream: s
         "alerts.stream.name": alerts_stream,
         "lake.path": lake_uri,
         "lake.quarantine.path": quarantine_uri,
+        "lake.canary.path": canary_uri,
         "job.parallelism": env.parallelism,
         "job.lineage": f"{env.name}-{env.job_lineage}",
     }
@@ -92,7 +92,8 @@ class Streaming(Construct):
         self.bundle.grant_read(self.role)
         # Only under its own prefixes: Parquet files and the commit journal (+ the bucket's key);
         # delete because recover() removes files of flushes a restore replays.
-        for bucket, prefix_ in ((storage.lake, LAKE_PREFIX), (storage.quarantine, QUARANTINE_PREFIX)):
+        for bucket, prefix_ in ((storage.lake, LAKE_PREFIX), (storage.lake, CANARY_PREFIX),
+                                (storage.quarantine, QUARANTINE_PREFIX)):
             bucket.grant_read_write(self.role, f"{prefix_}/*")
             bucket.grant_delete(self.role, f"{prefix_}/*")
         alerting.stream.grant_write(self.role)  # PutRecords to the alerts stream (+ data key); no SNS, no ledger
@@ -106,7 +107,8 @@ class Streaming(Construct):
         settings = job_settings(env, region=stack.region, stream=self.stream.stream_name,
                                 alerts_stream=alerting.stream.stream_name,
                                 lake_uri=f"s3://{storage.lake.bucket_name}/{LAKE_PREFIX}",
-                                quarantine_uri=f"s3://{storage.quarantine.bucket_name}/{QUARANTINE_PREFIX}")
+                                quarantine_uri=f"s3://{storage.quarantine.bucket_name}/{QUARANTINE_PREFIX}",
+                                canary_uri=f"s3://{storage.lake.bucket_name}/{CANARY_PREFIX}")
         self.application_name = f"{name}-job"
         self.application = msf.CfnApplication(
             self, "Application", application_name=self.application_name, runtime_environment=RUNTIME,

@@ -9,9 +9,10 @@ discharges the patient (the episode ends, nothing escalates, the state is freed)
 
 Canary pages go only to the canary queue: it subscribes with a filter on the canary hospital and
 unit, and every clinical subscription filters on its own hospitals and units (``infra/alerting.py``),
-so a clinician never sees one. The lake keeps the canary's rows under ``hospital_id = CANARY``.
+so a clinician never sees one. The job keeps the canary's rows out of the curated lake, in a
+``canary`` folder beside it (``lake.canary.path``), so no report or dashboard counts them.
 
-Plain Python but the handler's one boto3 call; the Lambda ships this file alone.
+Plain Python but the handler's one boto3 call; the Lambda ships this file and ``core/canary.py``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import json
 import os
 import time
 
-CANARY_HOSPITAL = "CANARY"
-CANARY_UNIT = "CANARY"
-CANARY_BED = "CANARY-1"
+from core.canary import CANARY_BED, CANARY_HOSPITAL, CANARY_UNIT
+
 READINGS = 3
 SPACING_MS = 10_000
 # Critical on SpO2 (82% < 85%) with a raised rate and breathing: NEWS2 well into the red.

@@ -138,7 +138,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                                Records=[{"Data": p, "PartitionKey": f"k{i % 4}"} for i, p in enumerate(payloads)])
     assert resp["FailedRecordCount"] == 0
 
-    lake = tmp_path / "lake"
+    lake, canary_lake = tmp_path / "lake", tmp_path / "canary"
     config = tmp_path / "config.json"
     config.write_text(json.dumps([
         {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
@@ -180,8 +180,9 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
                                            Records=[{"Data": d, "PartitionKey": k} for k, d in canary])
                 assert resp["FailedRecordCount"] == 0
                 canary_sent = True
-            done = canary_pages and (vitals_in >= 13 + READINGS and len(read_table(lake, "dead_letter")) >= 10
-                    and len(read_table(lake, "encounters")) >= 4 and len(read_table(lake, "alerts")) >= 1 and pages
+            done = canary_pages and (vitals_in >= 13 and len(read_table(canary_lake, "vitals")) >= READINGS
+                    and len(read_table(lake, "dead_letter")) >= 10
+                    and len(read_table(lake, "encounters")) >= 2 and len(read_table(lake, "alerts")) >= 1 and pages
                     and any(u["unit"] == "ICU" for u in read_table(lake, "unit_load_5m")))
             if done:
                 break
@@ -237,9 +238,14 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     [canary_page] = canary_pages
     assert canary_page["attributes"]["hospital"] == "CANARY" and canary_page["attributes"]["severity"] == "critical"
     assert canary_page["alert"]["text"].startswith("CRITICAL hospital CANARY, CANARY, bed CANARY-1: SpO2 82% (limit <85)")
-    alerts = [a for a in read_table(lake, "alerts") if a["hospital_id"] != "CANARY"]
-    assert sorted(a["status"] for a in read_table(lake, "alerts") if a["hospital_id"] == "CANARY") == [
+    # The canary's rows are kept apart from the curated lake: no report or board counts a synthetic patient.
+    for table in ("vitals", "encounters", "alerts", "vitals_1m", "unit_load_5m"):
+        assert not [r for r in read_table(lake, table) if r["hospital_id"] == "CANARY"], table
+    assert sorted(a["status"] for a in read_table(canary_lake, "alerts")) == [
         "all-clear", "open"]  # discharged: the episode ends, nothing escalates
+    assert {v["hospital_id"] for v in read_table(canary_lake, "vitals")} == {"CANARY"}
+    assert len(read_table(canary_lake, "vitals")) == READINGS and len(read_table(canary_lake, "encounters")) == 2
+    alerts = read_table(lake, "alerts")
     assert len(alerts) == 1
     assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["streamed"] is True
     assert alerts[0]["patient_id"] == "P-3"
@@ -269,7 +275,7 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
     assert raw[dead[1]["raw_id"]]["payload"] == truncated.decode() and dead[1]["stage"] == "parse"
     assert raw[dead[0]["raw_id"]]["payload"] == "base64:" + base64.b64encode(damaged).decode()  # kept whole
     assert dead[0]["payload"] == f"binary record of {len(damaged)} bytes (in the quarantine)"
-    assert sorted(e["patient_id"] for e in read_table(lake, "encounters") if e["hospital_id"] != "CANARY") == [
+    assert sorted(e["patient_id"] for e in read_table(lake, "encounters")) == [
         "P-25", "P-26"]
 
     minutes = {m["patient_id"]: m for m in read_table(lake, "vitals_1m") if m["unit"] == "ICU"}

@@ -525,7 +525,7 @@ def test_the_job_writes_and_deletes_only_under_its_own_prefixes(dev):
             if "Fn::GetAtt" in resource:
                 continue  # the bucket itself (listing); objects are named by Fn::Join with their prefix
             joined = json.dumps(resource)
-            assert '/lake/*' in joined or '/raw/*' in joined, resource  # never every object of the bucket
+            assert any(f'/{p}/*' in joined for p in ('lake', 'canary', 'raw')), resource  # never the whole bucket
     assert "StorageQuarantine" in text and "StorageLake" in text
 
 
@@ -548,6 +548,30 @@ def test_refused_records_go_to_a_quarantine_with_its_own_key_and_short_life(dev,
         users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(p["Properties"]["PolicyDocument"])
                  for r in (x["Ref"] for x in p["Properties"]["Roles"])}
         assert users and all(u.startswith("StreamingJobRole") for u in users), users
+
+
+def test_the_canarys_rows_stay_out_of_the_curated_tables_and_what_is_scratch_expires(dev):
+    """The canary's synthetic rows go under their own prefix of the lake bucket (job setting, job role),
+    under no Glue table, and expire in a week; the commit journal's rule names where the sink writes it."""
+    from flink_app.io.lake import LakeWriter
+    from infra.storage import CANARY_DAYS
+
+    t, _ = dev
+    [app] = resources(t, "AWS::KinesisAnalyticsV2::Application").values()
+    groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in
+              app["Properties"]["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
+    canary, lake = json.dumps(groups["lake"]["canary.path"]), json.dumps(groups["lake"]["path"])
+    assert "StorageLake" in canary and canary.endswith('"/canary"]]}') and lake.endswith('"/lake"]]}')
+    writes = json.dumps([s for s in _statements_of(t, "StreamingJobRole") if "s3:PutObject" in s["Action"]])
+    assert "/canary/*" in writes
+    locations = [x["Properties"]["TableInput"]["StorageDescriptor"]["Location"]
+                 for x in resources(t, "AWS::Glue::Table").values()]
+    assert locations and not [x for x in locations if "/canary" in json.dumps(x)]
+    [bucket] = [b for k, b in resources(t, "AWS::S3::Bucket").items() if k.startswith("StorageLake")]
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert (rules["expire-canary"]["Prefix"], rules["expire-canary"]["ExpirationInDays"]) == ("canary/", CANARY_DAYS)
+    journal = LakeWriter("s3://bucket/lake")._journal_dir("vitals", "l").removeprefix("bucket/")
+    assert journal.startswith(rules["journal"]["Prefix"]), (journal, rules["journal"])
 
 
 def test_the_report_lambda_reads_only_its_tables_and_only_decrypts_the_lake(dev):
@@ -667,7 +691,7 @@ def test_only_firehose_writes_the_raw_zone_and_nobody_else_holds_its_key(dev):
 def test_a_canary_patient_pages_its_own_queue_and_an_alarm_fires_when_it_does_not(dev, prod):
     """Issue 16, item 1: a synthetic patient in the canary hospital every canary_minutes; its page goes
     to the canary queue only; no page there for two periods alarms on the ops topic."""
-    from producer.canary import CANARY_HOSPITAL
+    from core.canary import CANARY_HOSPITAL
 
     t, _ = dev
     [fn] = [f["Properties"] for k, f in resources(t, "AWS::Lambda::Function").items() if k.startswith("CanaryFunction")]

@@ -5,7 +5,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from core import aws
-from flink_app.io.lake import LakeWriter, RowsNotWritable, partition_of, split_writable, to_tuples
+from core.canary import CANARY_HOSPITAL
+from flink_app.io.lake import LakeWriter, RowsNotWritable, partition_of, split_canary, split_writable, to_tuples
 
 T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 
@@ -13,6 +14,15 @@ T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z
 def rows():
     return [{"stage": "parse", "reason": f"r{i}", "payload": "{}", "kinesis_shard": "s", "kinesis_seq": str(i),
              "arrival_ts": T0, "processed_ts": T0 + i * 1_800_000} for i in range(3)]
+
+
+def test_the_canarys_rows_are_split_off_and_tables_without_a_hospital_kept_whole():
+    vitals = to_tuples("vitals", [{"reading_id": f"R-{h}", "hospital_id": h, "ts": T0} for h in ("H01", CANARY_HOSPITAL, "H02")])
+    curated, canary = split_canary("vitals", vitals)
+    assert [r[0] for r in curated] == ["R-H01", "R-H02"] and [r[0] for r in canary] == [f"R-{CANARY_HOSPITAL}"]
+    assert split_canary("vitals", curated) == (curated, [])
+    dead = to_tuples("dead_letter", rows())
+    assert split_canary("dead_letter", dead) == (dead, [])
 
 
 def test_partition_names():

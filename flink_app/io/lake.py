@@ -30,16 +30,23 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from core.canary import CANARY_HOSPITAL
 from core.schema.tables import ALL_TABLES, PARTITION_TIME
 
 log = logging.getLogger(__name__)
+
+
+S3_ATTEMPTS = 10
 
 
 def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> tuple[pafs.FileSystem, str]:
     """(filesystem, root path inside it) for a lake URI."""
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
-        kwargs = {"region": region}
+        # Ride out a short S3 outage or throttling in place (pyarrow's default is 3 attempts): each
+        # flush that gave up restarted the whole job, and the restarts' backoff grew (issue 16, fault suite).
+        kwargs = {"region": region, "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=S3_ATTEMPTS),
+                  "connect_timeout": 5, "request_timeout": 20}
         if endpoint_url:
             ep = urlparse(endpoint_url)
             kwargs.update(endpoint_override=ep.netloc, scheme=ep.scheme or "http")
@@ -72,6 +79,17 @@ def _hour_partition(hour: int) -> str:
 
 _COLUMNS = {name: itemgetter(*schema.names) for name, schema in ALL_TABLES.items()}
 _TIME_INDEX = {name: schema.get_field_index(PARTITION_TIME[name]) for name, schema in ALL_TABLES.items()}
+
+
+def split_canary(table: str, rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """(curated rows, the canary's rows) of column-ordered rows: the canary's synthetic patient
+    (``core/canary.py``) is kept apart, so no report, dashboard or board counts it."""
+    names = ALL_TABLES[table].names
+    if "hospital_id" not in names:
+        return rows, []
+    at = names.index("hospital_id")
+    canary = [row for row in rows if row[at] == CANARY_HOSPITAL]
+    return ([row for row in rows if row[at] != CANARY_HOSPITAL], canary) if canary else (rows, [])
 
 
 def to_tuples(table: str, rows: list[dict]) -> list[tuple]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from alerts.routing import filter_policy
 from core import aws
+from core.canary import CANARY_HOSPITAL, CANARY_UNIT
 from flink_app.local_cluster import free_port
-from producer.canary import CANARY_HOSPITAL, CANARY_UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
 
