@@ -79,15 +79,15 @@ def _hour_partition(hour: int) -> str:
 
 _COLUMNS = {name: itemgetter(*schema.names) for name, schema in ALL_TABLES.items()}
 _TIME_INDEX = {name: schema.get_field_index(PARTITION_TIME[name]) for name, schema in ALL_TABLES.items()}
+_HOSPITAL_INDEX = {name: schema.get_field_index("hospital_id") for name, schema in ALL_TABLES.items()}  # -1: none
 
 
 def split_canary(table: str, rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
     """(curated rows, the canary's rows) of column-ordered rows: the canary's synthetic patient
     (``core/canary.py``) is kept apart, so no report, dashboard or board counts it."""
-    names = ALL_TABLES[table].names
-    if "hospital_id" not in names:
+    at = _HOSPITAL_INDEX[table]
+    if at < 0:
         return rows, []
-    at = names.index("hospital_id")
     canary = [row for row in rows if row[at] == CANARY_HOSPITAL]
     return ([row for row in rows if row[at] != CANARY_HOSPITAL], canary) if canary else (rows, [])
 
