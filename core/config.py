@@ -101,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the end-to-end canary's rows go (hospital CANARY, core/canary.py), apart from the curated lake "
             "so no report, dashboard or ward board counts a synthetic patient; same tables, no Glue table; "
             "empty: a 'canary' folder beside lake.path."),
+    Setting("lake", "pseudonym.secret", str, "",
+            "Secrets Manager secret (ARN or name) holding the key of the analysts' pseudonymous patient_key and "
+            "encounter_key (HMAC-SHA256, core/pseudonym.py); the CDK makes it and sets this on AWS. Empty: "
+            "lake.pseudonym.key.file."),
+    Setting("lake", "pseudonym.key.file", str, "data/pseudonym.key",
+            "Local file holding that key (hex), made on first run, owner-only; keep it: a new key gives every "
+            "patient a new key, so old and new rows no longer join."),
     Setting("lake", "flush.interval.ms", int, 5000, "Longest a row waits in the sink before a Parquet file is written."),
     Setting("lake", "max.rows.per.file", int, 50000, "A file is written early once this many rows are buffered."),
     Setting("job", "parallelism", int, 1, "Default operator parallelism."),

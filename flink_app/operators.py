@@ -42,6 +42,7 @@ from core.schema.tables import QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_canary, split_writable, to_tuples
+from flink_app.io.pseudonym_key import pseudonymiser
 
 log = logging.getLogger("wardwatch")
 
@@ -479,9 +480,10 @@ class LakeSink(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         c = self.cfg
-        self.lake = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"])
+        keys = pseudonymiser(c)  # the analysts' patient_key and encounter_key; fails loudly without its key
+        self.lake = LakeWriter(c["lake.path"], c["aws.region"], c["aws.endpoint.url"], keys)
         self.quarantine = LakeWriter(quarantine_path(c), c["aws.region"], c["aws.endpoint.url"])
-        self.canary = LakeWriter(canary_path(c), c["aws.region"], c["aws.endpoint.url"])
+        self.canary = LakeWriter(canary_path(c), c["aws.region"], c["aws.endpoint.url"], keys)
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("rows", PICKLED))
         self.count = runtime_context.get_state(ValueStateDescriptor("count", Types.LONG()))
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
@@ -531,7 +533,7 @@ class LakeSink(KeyedProcessFunction):
         try:
             return writer.commit(table, rows, self.lineage, flush_no)
         except RowsNotWritable:
-            rows, bad = split_writable(table, rows)
+            rows, bad = split_writable(table, rows, writer.keys)
             log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
             # A derived row the table cannot hold: its scrubbed text only (the record it came from was read whole).
             dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]

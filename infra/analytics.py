@@ -57,7 +57,9 @@ class Analytics(Construct):
         stack = cdk.Stack.of(self)
         self.database_name = name.replace("-", "_")
         database = glue.CfnDatabase(self, "Database", catalog_id=stack.account, database_input=glue.CfnDatabase.DatabaseInputProperty(
-            name=self.database_name, description="WardWatch curated lake (Parquet, partitioned dt/hour, UTC)"))
+            name=self.database_name, description="WardWatch curated lake (Parquet, partitioned dt/hour, UTC)",
+            # No default grant to IAM principals: Lake Formation's column grants decide who reads what (infra/analyst.py).
+            create_table_default_permissions=[]))
         database.apply_removal_policy(removal)
         self.tables: dict[str, glue.CfnTable] = {}
         for table in TABLES:

@@ -36,6 +36,25 @@ def glue_type(t: pa.DataType) -> str:
     raise TypeError(f"no Glue type for Arrow type {t}")
 
 
+# Arrow type test -> the Presto/Trino type an Athena view declares for it.
+_VIEW_SCALARS = (
+    (pa.types.is_string, "varchar"), (pa.types.is_large_string, "varchar"), (pa.types.is_boolean, "boolean"),
+    (pa.types.is_int8, "tinyint"), (pa.types.is_int16, "smallint"), (pa.types.is_int32, "integer"),
+    (pa.types.is_int64, "bigint"), (pa.types.is_float32, "real"), (pa.types.is_float64, "double"),
+    (pa.types.is_timestamp, "timestamp(3)"), (pa.types.is_date32, "date"),
+)
+
+
+def view_type(t: pa.DataType) -> str:
+    """The type an Athena (Trino) view's column of Arrow type ``t`` has."""
+    if pa.types.is_list(t):
+        return f"array({view_type(t.value_type)})"
+    for test, name in _VIEW_SCALARS:
+        if test(t):
+            return name
+    raise TypeError(f"no view type for Arrow type {t}")
+
+
 def glue_columns(table: str) -> list[dict[str, str]]:
     return [{"name": f.name, "type": glue_type(f.type)} for f in TABLES[table]]
 

@@ -116,6 +116,7 @@ class Dashboards(Construct):
             return f"arn:{stack.partition}:quicksight:{region}:{account}:group/default/{g}"
 
         analysts = group(f"{name}-analysts")
+        self.tables = ("encounters", "vitals", "vitals_1m", "unit_load_5m", "alerts")  # what the data sets read
         self.role = self._role(name, keys, storage, analytics, stack)
         source = qs.CfnDataSource(
             self, "Athena", aws_account_id=account, data_source_id=f"{name}-athena", name=f"WardWatch {env.name} (Athena)",
@@ -195,7 +196,7 @@ class Dashboards(Construct):
                         assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
                         description="QuickSight's Athena data source: the curated tables (no dead letters), "
                                     "the WardWatch workgroup and its results")
-        tables = ("encounters", "vitals", "vitals_1m", "unit_load_5m", "alerts")
+        tables = self.tables
         arn = f"arn:{stack.partition}"
         role.add_to_policy(iam.PolicyStatement(
             actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",

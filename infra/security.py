@@ -13,6 +13,7 @@ class Keys(Construct):
     ``quarantine``: refused records kept unchanged (may hold identities: only the job writes them).
     ``raw``: the raw zone, every stream record unchanged (only Firehose writes it; no analyst reads it).
     ``reports``: Athena results and the daily report CSVs (aggregates, no record-level reads).
+    ``pseudonym``: the secret under which patient ids become analysts' keys (only the job decrypts it).
 
     Separate keys where data of different sensitivity meet: a team can read pages, or report
     results, without being able to decrypt the lake, and nobody who reads the lake decrypts the
@@ -39,6 +40,9 @@ class Keys(Construct):
         self.raw = kms.Key(self, "Raw", alias=f"alias/{name}-raw", enable_key_rotation=True,
                            description="WardWatch raw zone: every stream record kept unchanged for reprocessing",
                            removal_policy=removal, pending_window=cdk.Duration.days(30))
+        self.pseudonym = kms.Key(self, "Pseudonym", alias=f"alias/{name}-pseudonym", enable_key_rotation=True,
+                                 description="WardWatch key of the analysts' pseudonymous patient keys (Secrets Manager)",
+                                 removal_policy=removal, pending_window=cdk.Duration.days(30))
         self.reports = kms.Key(self, "Reports", alias=f"alias/{name}-reports", enable_key_rotation=True,
                                description="WardWatch Athena results and report files", removal_policy=removal,
                                pending_window=cdk.Duration.days(30))

@@ -1,6 +1,6 @@
 """The WardWatch stack: everything one environment needs, encrypted and least-privilege.
 
-    KMS keys (data, alerts, quarantine, raw, reports; rotation on) -> Kinesis stream -> Firehose raw zone
+    KMS keys (data, alerts, quarantine, raw, pseudonym, reports; rotation on) -> Kinesis stream -> Firehose raw zone
     (every record unchanged) and MSF application (FLINK-2_2, the
     zip from `make bundle`) -> curated-lake bucket (Glue tables with partition projection,
     Athena workgroup, QuickSight data source, data sets and dashboards) and alerts stream -> delivery service (ECS Fargate, KCL) -> SNS alert
@@ -8,7 +8,7 @@
     ledger; CloudWatch alarms and a dashboard on an ops topic.
 
 The pieces live in small modules (``infra/security.py``, ``storage.py``, ``streaming.py``,
-``alerting.py``, ``raw_zone.py``, ``analytics.py``, ``quicksight.py``, ``monitoring.py``); this file wires them together.
+``alerting.py``, ``raw_zone.py``, ``analytics.py``, ``quicksight.py``, ``analyst.py``, ``monitoring.py``); this file wires them together.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.alerting import Alerting
+from infra.analyst import AnalystAccess
 from infra.analytics import Analytics
 from infra.audit import Audit
 from infra.canary import Canary
@@ -53,6 +54,9 @@ class WardWatchStack(cdk.Stack):
         self.audit = Audit(self, "Audit", env=env_settings, name=name, keys=keys, storage=storage, removal=removal)
         self.dashboards = Dashboards(self, "Dashboards", env=env_settings, name=name, keys=keys, storage=storage,
                                      analytics=self.analytics)
+        self.analyst = AnalystAccess(self, "Analyst", env=env_settings, name=name, keys=keys, storage=storage,
+                                     analytics=self.analytics, quicksight_role=self.dashboards.role,
+                                     quicksight_tables=self.dashboards.tables, removal=removal)
         Monitoring(self, "Monitoring", env=env_settings, name=name, keys=keys, streaming=streaming,
                    alerting=alerting)
         for key, value in tags(env_settings).items():
@@ -64,3 +68,6 @@ class WardWatchStack(cdk.Stack):
         cdk.CfnOutput(self, "AlertStreamName", value=alerting.stream.stream_name)
         cdk.CfnOutput(self, "RawBucket", value=storage.raw.bucket_name)
         cdk.CfnOutput(self, "AthenaWorkGroup", value=self.analytics.workgroup_name)
+        cdk.CfnOutput(self, "AnalystWorkGroup", value=self.analyst.workgroup_name)
+        cdk.CfnOutput(self, "AnalystRoleArn", value=self.analyst.role.role_arn)
+        cdk.CfnOutput(self, "AnalystDatabase", value=self.analyst.database_name)

@@ -16,6 +16,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisanalyticsv2 as msf
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from core.config import MSF_RUN_OPTIONS_GROUP, Config
@@ -32,7 +33,7 @@ QUARANTINE_PREFIX = "raw"  # its own prefix in the quarantine bucket
 
 
 def job_settings(env: Environment, *, region: str, stream: str, alerts_stream: str, lake_uri: str,
-                 quarantine_uri: str, canary_uri: str) -> dict:
+                 quarantine_uri: str, canary_uri: str, pseudonym_secret: str) -> dict:
     """The job settings this deployment sets (everything else keeps the job's default)."""
     return {
         "aws.region": region,
@@ -42,6 +43,7 @@ def job_settings(env: Environment, *, region: str, stream: str, alerts_stream: s
         "lake.path": lake_uri,
         "lake.quarantine.path": quarantine_uri,
         "lake.canary.path": canary_uri,
+        "lake.pseudonym.secret": pseudonym_secret,
         "job.parallelism": env.parallelism,
         "job.lineage": f"{env.name}-{env.job_lineage}",
     }
@@ -96,6 +98,18 @@ class Streaming(Construct):
                                 (storage.quarantine, QUARANTINE_PREFIX)):
             bucket.grant_read_write(self.role, f"{prefix_}/*")
             bucket.grant_delete(self.role, f"{prefix_}/*")
+        # The key of the analysts' pseudonymous patient keys: only the job reads it. Not rotated: a new
+        # key gives every patient a new key, and old and new rows would no longer join (core/pseudonym.py).
+        self.pseudonym_secret = secretsmanager.Secret(
+            self, "PseudonymKey", secret_name=f"{name}-pseudonym-key", encryption_key=keys.pseudonym,
+            description="WardWatch: HMAC key of patient_key and encounter_key (read only by the job)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False),
+            removal_policy=removal)
+        self.pseudonym_secret.node.default_child.add_metadata("checkov", {"skip": [{
+            "id": "CKV2_AWS_57", "comment": "Rotating the pseudonym key would give every patient a new key: "
+                                            "analysts' joins across the change would break."}]})
+        self.pseudonym_secret.grant_read(self.role)  # GetSecretValue + kms:Decrypt via Secrets Manager
         alerting.stream.grant_write(self.role)  # PutRecords to the alerts stream (+ data key); no SNS, no ledger
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["logs:PutLogEvents", "logs:DescribeLogStreams"],
@@ -108,7 +122,8 @@ class Streaming(Construct):
                                 alerts_stream=alerting.stream.stream_name,
                                 lake_uri=f"s3://{storage.lake.bucket_name}/{LAKE_PREFIX}",
                                 quarantine_uri=f"s3://{storage.quarantine.bucket_name}/{QUARANTINE_PREFIX}",
-                                canary_uri=f"s3://{storage.lake.bucket_name}/{CANARY_PREFIX}")
+                                canary_uri=f"s3://{storage.lake.bucket_name}/{CANARY_PREFIX}",
+                                pseudonym_secret=self.pseudonym_secret.secret_arn)
         self.application_name = f"{name}-job"
         self.application = msf.CfnApplication(
             self, "Application", application_name=self.application_name, runtime_environment=RUNTIME,

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow.csv as pacsv
 
 from reports.catalog import check_day, find, load
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="data/reports", help="folder for the CSVs and report.html")
     ap.add_argument("--endpoint-url", default="", help="S3 endpoint (the local moto server) for an s3:// lake")
     ap.add_argument("--list", action="store_true", help="list the reports and exit")
+    ap.add_argument("--analyst", metavar="SQL",
+                    help="run one query on the analyst views (no patient or encounter ids, no free text) and print CSV")
     args = ap.parse_args(argv)
     reports = load()
     if args.list:
@@ -43,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reports: no lake at {args.lake} (run `make run` first, or pass --lake)", file=sys.stderr)
         return 2
     engine = LocalAthena(args.lake, endpoint_url=args.endpoint_url)
+    if args.analyst:
+        try:
+            pacsv.write_csv(engine.analyst_query(args.analyst), sys.stdout.buffer)
+        except (DialectError, duckdb.Error) as exc:
+            print(f"reports: {exc}", file=sys.stderr)
+            return 1
+        return 0
     days = engine.days()
     if day not in days:  # 27 empty CSVs would look like a quiet day; an absent day is not one
         listed = ", ".join(days[-14:]) if days else "none (the lake is empty)"

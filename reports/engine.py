@@ -2,7 +2,8 @@
 
 Each curated table becomes a view over its Hive-partitioned Parquet (``dt`` as text, ``hour``
 as integer, as the Glue tables declare them), so ``WHERE dt = '...'`` prunes files exactly as
-partition projection does on Athena. Sessions run in UTC, like Athena.
+partition projection does on Athena. Sessions run in UTC, like Athena. Schema ``analyst`` holds
+the analysts' views (no patient or encounter ids, no free text), as on Athena.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import duckdb
 import duckdb_extension_httpfs
 import pyarrow as pa
 
+from core.schema.analyst import analyst_tables, view_sql
 from core.schema.tables import TABLES
 from reports.catalog import Report
 from reports.dialect import check, to_duckdb
 
 HTTPFS = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+
+
+ANALYST_SCHEMA = "analyst"
 
 
 class DialectError(ValueError):
@@ -44,6 +49,10 @@ class LocalAthena:
             self.con.execute(f"SET s3_secret_access_key = '{secret_key}'")
         for table in TABLES:
             self._view(table)
+        # What an analyst may query (core/schema/analyst.py): the Athena analyst database's views, here.
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ANALYST_SCHEMA}")
+        for table in analyst_tables():
+            self.con.execute(f"CREATE OR REPLACE VIEW {ANALYST_SCHEMA}.{table} AS {view_sql(table, 'main')}")
 
     def _files(self, table: str) -> bool:
         if self.lake.startswith("s3://"):
@@ -76,6 +85,19 @@ class LocalAthena:
         # DuckDB counts in HUGEINT (decimal(38,0) in Arrow); Athena's counts are bigint.
         return table.cast(pa.schema([pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) and f.type.scale == 0
                                      else f for f in table.schema]))
+
+    def analyst_query(self, sql: str) -> pa.Table:
+        """An analyst's ad-hoc Athena SQL, its table names resolved in the ``analyst`` schema, as the
+        analyst workgroup on AWS resolves them in the analyst database. Locally this is a convenience,
+        not a control: whoever has the folder has the files."""
+        problems = check(sql)
+        if problems:
+            raise DialectError("; ".join(problems))
+        self.con.execute(f"SET search_path = '{ANALYST_SCHEMA}'")
+        try:
+            return self.con.execute(to_duckdb(sql)).to_arrow_table()
+        finally:
+            self.con.execute("RESET search_path")
 
     def explain(self, report: Report, day: str) -> str:
         """DuckDB's physical plan (with the files each scan will read)."""

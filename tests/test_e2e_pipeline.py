@@ -29,6 +29,7 @@ from conftest import DeliveryService
 
 from core import aws
 from core.kpl import aggregate
+from core.pseudonym import Pseudonymiser, local_secret
 from flink_app.io.lake import partition_of
 from infra.local.stack import create_resources, receive_pages
 from producer.canary import READINGS, canary_records
@@ -144,7 +145,8 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
         {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
         {"PropertyGroupId": "alerts", "PropertyMap": {"stream.name": res.alerts_stream}},
-        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
+        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500",
+                                                     "pseudonym.key.file": str(tmp_path / "pseudonym.key")}},
         {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "2000"}},
         {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk"),
                                                     "checkpoint.interval.ms": "2000",
@@ -247,6 +249,13 @@ def test_pipeline_end_to_end(moto_endpoint, unique, tmp_path, taskmanagers):
         "all-clear", "open"]  # discharged: the episode ends, nothing escalates
     assert {v["hospital_id"] for v in read_table(canary_lake, "vitals")} == {"CANARY"}
     assert len(read_table(canary_lake, "vitals")) == READINGS and len(read_table(canary_lake, "encounters")) == 2
+    # Every row an analyst may see carries the patient's and encounter's pseudonymous keys, computed
+    # under the key the job made on first run (core/pseudonym.py), the same in every table.
+    keys = Pseudonymiser(local_secret(str(tmp_path / "pseudonym.key"), "lake.pseudonym.key.file"))
+    for table in ("vitals", "encounters", "alerts", "vitals_1m"):
+        rows = read_table(lake, table)
+        assert rows and all(r["patient_key"] == keys.key(r["patient_id"]) and r["encounter_key"] == keys.key(r["encounter_id"])
+                            for r in rows), table
     alerts = read_table(lake, "alerts")
     assert len(alerts) == 1
     assert alerts[0]["alert_id"] == page["alert"]["alert_id"] and alerts[0]["streamed"] is True

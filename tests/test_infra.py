@@ -68,10 +68,10 @@ def resources(template: Template, type_: str) -> dict:
 def test_keys_rotate_and_every_store_uses_them(dev):
     t, _ = dev
     keys = resources(t, "AWS::KMS::Key")
-    assert len(keys) == 5 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    assert len(keys) == 6 and all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
     assert sorted(k["Properties"]["Description"] for k in keys.values()) == [
         "WardWatch Athena results and report files", "WardWatch alert topics and pager queues",
-        "WardWatch patient data at rest", "WardWatch raw zone: every stream record kept unchanged for reprocessing",
+        "WardWatch key of the analysts' pseudonymous patient keys (Secrets Manager)", "WardWatch patient data at rest", "WardWatch raw zone: every stream record kept unchanged for reprocessing",
         "WardWatch refused records kept unchanged for replay"]
     t.has_resource_properties("AWS::Kinesis::Stream", {
         "StreamEncryption": {"EncryptionType": "KMS", "KeyId": Match.any_value()},
@@ -114,13 +114,15 @@ def test_buckets_are_private_encrypted_versioned_logged_and_tls_only(dev):
 # X-Ray trace segments have no resource-level permissions: "*" is the only valid resource.
 # Actions AWS offers no resource-level permission for. ecr:GetAuthorizationToken is on the delivery
 # task's execution role (ECS pulls the image with it); the task role itself has no "*" resource.
-STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken"}
+# Actions AWS offers only on "*" (no resource-level permissions); Lake Formation decides per table.
+STAR_RESOURCE_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken",
+                    "lakeformation:GetDataAccess"}
 
 
 def test_iam_is_least_privilege(dev):
     t, _ = dev
     for policy in resources(t, "AWS::IAM::Policy").values():
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+        for s in _allowed(policy):  # a wildcard in a Deny (the analyst role's) takes away, it gives nothing
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             resources_ = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), s
@@ -261,7 +263,8 @@ def test_reports_are_named_queries_and_run_daily(dev):
 def test_glue_tables_match_the_parquet_the_job_writes(dev, tmp_path):
     t, _ = dev
     glue_tables = {v["Properties"]["TableInput"]["Name"]: v["Properties"]["TableInput"]
-                   for v in resources(t, "AWS::Glue::Table").values()}
+                   for v in resources(t, "AWS::Glue::Table").values()
+                   if v["Properties"]["TableInput"]["TableType"] == "EXTERNAL_TABLE"}  # not the analyst views
     assert set(glue_tables) == set(TABLES)
     writer = LakeWriter(str(tmp_path))
     for table in TABLES:
@@ -354,7 +357,7 @@ def test_supported_resources_deploy_to_moto(dev):
             StreamName="wardwatch-dev-vitals")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
         kms = client("kms")
         key_ids = [k["KeyId"] for k in kms.list_keys()["Keys"]]
-        assert len(key_ids) == 5 and all(kms.get_key_rotation_status(KeyId=k)["KeyRotationEnabled"] for k in key_ids)
+        assert len(key_ids) == 6 and all(kms.get_key_rotation_status(KeyId=k)["KeyRotationEnabled"] for k in key_ids)
         aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
         assert {"alias/wardwatch-dev-data", "alias/wardwatch-dev-alerts"} <= aliases
         s3 = client("s3")
@@ -491,7 +494,8 @@ def test_quicksight_role_reads_only_the_curated_tables(dev):
         "Service": "quicksight.amazonaws.com"}
     policies = [p for p in resources(t, "AWS::IAM::Policy").values()
                 if any(r.get("Ref", "").startswith("DashboardsQueryRole") for r in p["Properties"]["Roles"])]
-    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]
+                  if s["Action"] != "lakeformation:GetDataAccess"]  # "*" only (Lake Formation grants per table)
     text = json.dumps(statements)
     assert "dead_letter" not in text and '"*"' not in text
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
@@ -502,6 +506,11 @@ def test_quicksight_role_reads_only_the_curated_tables(dev):
 
 
 # ---- least privilege by prefix and purpose; the quarantine ----------------------------------
+
+def _allowed(policy: dict) -> list[dict]:
+    """A policy's Allow statements (a Deny naming a key, as the analyst role's do, gives nobody it)."""
+    return [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
 
 def _statements_of(t, role_prefix: str) -> list[dict]:
     return [s for p in resources(t, "AWS::IAM::Policy").values()
@@ -545,7 +554,7 @@ def test_refused_records_go_to_a_quarantine_with_its_own_key_and_short_life(dev,
         assert not [x for x in resources(t, "AWS::Glue::Table").values()
                     if x["Properties"]["TableInput"]["Name"] == "dead_letter_raw"]
         key = _key_of(t, "WardWatch refused records kept unchanged for replay")
-        users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(p["Properties"]["PolicyDocument"])
+        users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(_allowed(p))
                  for r in (x["Ref"] for x in p["Properties"]["Roles"])}
         assert users and all(u.startswith("StreamingJobRole") for u in users), users
 
@@ -565,7 +574,8 @@ def test_the_canarys_rows_stay_out_of_the_curated_tables_and_what_is_scratch_exp
     writes = json.dumps([s for s in _statements_of(t, "StreamingJobRole") if "s3:PutObject" in s["Action"]])
     assert "/canary/*" in writes
     locations = [x["Properties"]["TableInput"]["StorageDescriptor"]["Location"]
-                 for x in resources(t, "AWS::Glue::Table").values()]
+                 for x in resources(t, "AWS::Glue::Table").values()
+                 if x["Properties"]["TableInput"]["TableType"] == "EXTERNAL_TABLE"]
     assert locations and not [x for x in locations if "/canary" in json.dumps(x)]
     [bucket] = [b for k, b in resources(t, "AWS::S3::Bucket").items() if k.startswith("StorageLake")]
     rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
@@ -675,7 +685,7 @@ def test_only_firehose_writes_the_raw_zone_and_nobody_else_holds_its_key(dev):
         if "s3:PutObject" in s["Action"]:
             assert sorted(json.dumps(r).split("/", 1)[1] for r in s["Resource"]) == ['raw-errors/*"]]}', 'raw/*"]]}']
     key = _key_of(t, RAW_KEY)
-    users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(p["Properties"]["PolicyDocument"])
+    users = {r for p in resources(t, "AWS::IAM::Policy").values() if key in json.dumps(_allowed(p))
              for r in (x["Ref"] for x in p["Properties"]["Roles"])}
     assert users and all(u.startswith("RawZoneFirehoseRole") for u in users), users
     on_key = [s for s in statements if key in json.dumps(s["Resource"])]
@@ -720,3 +730,96 @@ def test_a_canary_patient_pages_its_own_queue_and_an_alarm_fires_when_it_does_no
     assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
         "LessThanThreshold", 1, "breaching")
     assert alarm["Period"] == 900 and alarm["EvaluationPeriods"] == 2 and alarm["AlarmActions"]
+
+
+# ---- analyst access (issue 16) -------------------------------------------------------------
+
+def _grants(t, principal_prefix: str) -> list[dict]:
+    """Lake Formation grants to the role whose logical id starts with ``principal_prefix``."""
+    return [g["Properties"] for g in resources(t, "AWS::LakeFormation::PrincipalPermissions").values()
+            if g["Properties"]["Principal"]["DataLakePrincipalIdentifier"]["Fn::GetAtt"][0].startswith(principal_prefix)]
+
+
+def test_analyst_views_carry_keys_not_ids_nor_free_text(dev):
+    import base64
+
+    from core.schema.analyst import WITHHELD, analyst_tables, view_sql
+
+    t, _ = dev
+    views = {v["Properties"]["TableInput"]["Name"]: v["Properties"] for v in resources(t, "AWS::Glue::Table").values()
+             if v["Properties"]["TableInput"].get("TableType") == "VIRTUAL_VIEW"}
+    assert sorted(views) == sorted(analyst_tables()) and "dead_letter" not in views
+    for name, view in views.items():
+        assert view["DatabaseName"] == "wardwatch_dev_analyst"
+        text = view["TableInput"]["ViewOriginalText"]
+        spec = json.loads(base64.b64decode(text.removeprefix("/* Presto View: ").removesuffix(" */")))
+        assert spec["originalSql"] == view_sql(name, "wardwatch_dev") and spec["schema"] == "wardwatch_dev"
+        columns = [c["name"] for c in spec["columns"]]
+        assert columns == [c["Name"] for c in view["TableInput"]["StorageDescriptor"]["Columns"]]
+        assert not set(columns) & set(WITHHELD), name
+    assert "patient_key" in [c["name"] for c in json.loads(base64.b64decode(
+        views["vitals"]["TableInput"]["ViewOriginalText"][16:-3]))["columns"]]
+
+
+def test_lake_formation_governs_the_tables_and_the_analyst_gets_no_withheld_column(dev):
+    from core.schema.analyst import analyst_tables, withheld_columns
+    from infra.analytics import report_tables
+
+    t, _ = dev
+    databases = {d["Properties"]["DatabaseInput"]["Name"]: d["Properties"]["DatabaseInput"]
+                 for d in resources(t, "AWS::Glue::Database").values()}
+    # No IAMAllowedPrincipals default: without this, column grants would not restrict anyone.
+    assert databases["wardwatch_dev"]["CreateTableDefaultPermissions"] == []
+    assert databases["wardwatch_dev_analyst"]["CreateTableDefaultPermissions"] == []
+    [location] = resources(t, "AWS::LakeFormation::Resource").values()
+    assert location["Properties"]["UseServiceLinkedRole"] is False
+    assert json.dumps(location["Properties"]["ResourceArn"]).endswith('/lake"]]}')
+    analyst = _grants(t, "AnalystRole")
+    columns = {g["Resource"]["TableWithColumns"]["Name"]: g for g in analyst if "TableWithColumns" in g["Resource"]}
+    assert sorted(columns) == sorted(analyst_tables())  # no grant on dead_letter
+    for table, grant in columns.items():
+        assert grant["Permissions"] == ["SELECT"] and grant["Resource"]["TableWithColumns"]["DatabaseName"] == "wardwatch_dev"
+        assert grant["Resource"]["TableWithColumns"]["ColumnWildcard"].get("ExcludedColumnNames", []) == withheld_columns(table)
+    tables = [g["Resource"]["Table"] for g in analyst if "Table" in g["Resource"]]
+    assert all(tb["DatabaseName"] == "wardwatch_dev_analyst" for tb in tables)  # whole tables: only the views
+    reports = [g["Resource"]["Table"]["Name"] for g in _grants(t, "AnalyticsDailyReports") if "Table" in g["Resource"]]
+    assert sorted(reports) == report_tables()
+    quicksight = [g["Resource"]["Table"]["Name"] for g in _grants(t, "DashboardsQueryRole") if "Table" in g["Resource"]]
+    assert "dead_letter" not in quicksight and len(quicksight) == 5
+
+
+def test_the_analyst_role_needs_mfa_reads_nothing_directly_and_has_its_own_workgroup(dev):
+    t, _ = dev
+    [role] = [r["Properties"] for k, r in resources(t, "AWS::IAM::Role").items() if k.startswith("AnalystRole")]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}} and role["MaxSessionDuration"] == 3600
+    statements = _statements_of(t, "AnalystRole")
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    lake, quarantine, raw = (next(k for k in resources(t, "AWS::S3::Bucket") if k.startswith(p))
+                             for p in ("StorageLake", "StorageQuarantine", "StorageRaw"))
+    for bucket in (lake, quarantine, raw):
+        assert bucket not in json.dumps([s["Resource"] for s in allowed])
+        assert any(s["Effect"] == "Deny" and bucket in json.dumps(s["Resource"]) for s in statements), bucket
+    for key in ("WardWatch patient data at rest", "WardWatch raw zone: every stream record kept unchanged for reprocessing"):
+        assert _key_of(t, key) not in json.dumps([s["Resource"] for s in allowed])
+    [wg] = [w["Properties"] for w in resources(t, "AWS::Athena::WorkGroup").values() if w["Properties"]["Name"] == "wardwatch-dev-analyst"]
+    config = wg["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True and config["BytesScannedCutoffPerQuery"] > 0
+    assert config["ResultConfiguration"]["OutputLocation"]["Fn::Join"][1][-1] == "/analyst/"
+    assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+
+
+def test_only_the_job_reads_the_pseudonym_key(dev):
+    t, _ = dev
+    [(secret_id, secret)] = resources(t, "AWS::SecretsManager::Secret").items()
+    key = _key_of(t, "WardWatch key of the analysts' pseudonymous patient keys (Secrets Manager)")
+    assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    readers = {ref["Ref"] for p in resources(t, "AWS::IAM::Policy").values()
+               for s in p["Properties"]["PolicyDocument"]["Statement"]
+               if "secretsmanager:GetSecretValue" in json.dumps(s["Action"]) and secret_id in json.dumps(s["Resource"])
+               for ref in p["Properties"]["Roles"]}
+    assert len(readers) == 1 and next(iter(readers)).startswith("StreamingJobRole")
+    [app] = resources(t, "AWS::KinesisAnalyticsV2::Application").values()
+    groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in
+              app["Properties"]["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
+    assert groups["lake"]["pseudonym.secret"] == {"Ref": secret_id}

@@ -34,6 +34,7 @@ VITALS = pa.schema([
     ("late", pa.bool_()),  # behind the watermark when it arrived: its 1-minute window had closed
     ("rejected_fields", pa.list_(pa.string())),  # "field: reason" for each implausible field removed
     ("age_years", pa.int16()), ("pregnant", pa.bool_()),  # as scored (the reading's, else the patient's)
+    ("patient_key", pa.string()), ("encounter_key", pa.string()),  # pseudonymous (core/pseudonym.py), for analysts
 ])
 
 ALERTS = pa.schema([
@@ -45,6 +46,7 @@ ALERTS = pa.schema([
     ("paged", pa.bool_()),  # false: recorded only (backlog episode, silenced bed, all-clear of an unpaged episode)
     ("delayed", pa.bool_()), ("tier", pa.string()), ("context", pa.list_(pa.string())),
     ("oldest_value_age_s", pa.float64()), ("episode_id", pa.string()),
+    ("patient_key", pa.string()), ("encounter_key", pa.string()),  # pseudonymous (core/pseudonym.py), for analysts
 ])
 
 DEAD_LETTER = pa.schema([
@@ -79,6 +81,7 @@ ENCOUNTERS = pa.schema([
     ("kinesis_shard", pa.string()), ("kinesis_seq", pa.string()), ("processed_ts", TS),
     ("doctor_name", pa.string()), ("systolic_bp", pa.float64()), ("diastolic_bp", pa.float64()), ("spo2", pa.float64()),
     ("spo2_scale", pa.int8()), ("limits_json", pa.string()), ("rejected_fields", pa.list_(pa.string())),
+    ("patient_key", pa.string()), ("encounter_key", pa.string()),  # pseudonymous (core/pseudonym.py), for analysts
 ])
 
 _WINDOW_VITALS = ("heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diastolic_bp", "temperature_c")
@@ -89,6 +92,7 @@ VITALS_1M = pa.schema([
     *[(f"{v}_{agg}", pa.float64()) for v in _WINDOW_VITALS for agg in ("min", "max", "mean")],
     ("news2_max", pa.int16()), ("news2_band_worst", pa.string()), ("flags", pa.list_(pa.string())),
     ("alerts", pa.int32()), ("critical_alerts", pa.int32()),
+    ("patient_key", pa.string()), ("encounter_key", pa.string()),  # pseudonymous (core/pseudonym.py), for analysts
 ])
 
 UNIT_LOAD_5M = pa.schema([

@@ -31,6 +31,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from core.canary import CANARY_HOSPITAL
+from core.pseudonym import PSEUDONYMS, Pseudonymiser
 from core.schema.tables import ALL_TABLES, PARTITION_TIME
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,19 @@ def _hour_partition(hour: int) -> str:
     return f"dt={dt}/hour={hh}"
 
 
-_COLUMNS = {name: itemgetter(*schema.names) for name, schema in ALL_TABLES.items()}
+def _source_names(schema: pa.Schema) -> list[str]:
+    """The columns rows carry: all but the pseudonymous keys, which end the schema and the sink fills."""
+    keyed = [name for name in schema.names if name in PSEUDONYMS]
+    if keyed and schema.names[-len(keyed):] != keyed:
+        raise AssertionError(f"pseudonymous key columns {keyed} must end the schema")
+    return schema.names[:len(schema.names) - len(keyed)]
+
+
+_SOURCE_NAMES = {name: _source_names(schema) for name, schema in ALL_TABLES.items()}
+_COLUMNS = {name: itemgetter(*names) for name, names in _SOURCE_NAMES.items()}
+# The row positions the keys are computed from, in the order of the key columns.
+_KEYED_FROM = {name: [schema.get_field_index(PSEUDONYMS[key]) for key in schema.names if key in PSEUDONYMS]
+               for name, schema in ALL_TABLES.items()}
 _TIME_INDEX = {name: schema.get_field_index(PARTITION_TIME[name]) for name, schema in ALL_TABLES.items()}
 _HOSPITAL_INDEX = {name: schema.get_field_index("hospital_id") for name, schema in ALL_TABLES.items()}  # -1: none
 
@@ -103,7 +116,7 @@ def to_tuples(table: str, rows: list[dict]) -> list[tuple]:
     try:
         return [columns(row) for row in rows]
     except KeyError:
-        names = ALL_TABLES[table].names
+        names = _SOURCE_NAMES[table]
         return [tuple(row.get(name) for name in names) for row in rows]
 
 
@@ -115,11 +128,25 @@ def _as_tuples(table: str, rows: list[dict] | list[tuple]) -> list[tuple]:
     return [row if type(row) is tuple else to_tuples(table, [row])[0] for row in rows]
 
 
-def _by_partition(table: str, rows: list[dict] | list[tuple]) -> dict[str, list[tuple]]:
-    """Rows as tuples, grouped by their ``dt=/hour=`` partition."""
+def with_keys(table: str, rows: list[tuple], keys: Pseudonymiser | None) -> list[tuple]:
+    """Rows with their pseudonymous keys appended (``core/pseudonym.py``); null keys without a
+    ``Pseudonymiser`` (a test or tool writing a lake no analyst reads). Full rows stay as they are."""
+    sources = _KEYED_FROM[table]
+    if not sources:
+        return rows
+    width = len(_SOURCE_NAMES[table])
+    if keys is None:
+        blank = (None,) * len(sources)
+        return [row + blank if len(row) == width else row for row in rows]
+    key = keys.key
+    return [row + tuple(key(row[i]) for i in sources) if len(row) == width else row for row in rows]
+
+
+def _by_partition(table: str, rows: list[dict] | list[tuple], keys: Pseudonymiser | None) -> dict[str, list[tuple]]:
+    """Rows as tuples with their keys, grouped by their ``dt=/hour=`` partition."""
     grouped: dict[str, list[tuple]] = defaultdict(list)
     time_index = _TIME_INDEX[table]
-    for row in _as_tuples(table, rows):
+    for row in with_keys(table, _as_tuples(table, rows), keys):
         grouped[partition_of(row[time_index])].append(row)
     return grouped
 
@@ -129,13 +156,14 @@ class RowsNotWritable(ValueError):
     Raised before anything is written; ``split_writable`` finds them."""
 
 
-def split_writable(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tuple], list[tuple[tuple, str]]]:
+def split_writable(table: str, rows: list[dict] | list[tuple],
+                   keys: Pseudonymiser | None = None) -> tuple[list[tuple], list[tuple[tuple, str]]]:
     """(rows the table can hold, [(row, reason)] for those it cannot), row by row: a row of the
     wrong type or time must become a dead letter, never an exception that restarts the job on it.
     Only called once a flush raised ``RowsNotWritable``, so good flushes are converted once."""
     time_index = _TIME_INDEX[table]
     good, bad = [], []
-    for row in _as_tuples(table, rows):
+    for row in with_keys(table, _as_tuples(table, rows), keys):
         try:
             arrow_table(table, [row])
             partition_of(row[time_index])
@@ -145,10 +173,10 @@ def split_writable(table: str, rows: list[dict] | list[tuple]) -> tuple[list[tup
     return good, bad
 
 
-def _batches(table: str, rows: list[dict] | list[tuple]) -> dict[str, pa.Table]:
+def _batches(table: str, rows: list[dict] | list[tuple], keys: Pseudonymiser | None) -> dict[str, pa.Table]:
     """Rows as one Arrow table per ``dt=/hour=`` partition; ``RowsNotWritable`` if any row cannot be."""
     try:
-        return {p: arrow_table(table, part_rows) for p, part_rows in sorted(_by_partition(table, rows).items())}
+        return {p: arrow_table(table, part_rows) for p, part_rows in sorted(_by_partition(table, rows, keys).items())}
     except Exception as exc:  # noqa: BLE001 - conversion does no I/O: any error is about the data
         raise RowsNotWritable(f"{table}: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
@@ -175,14 +203,15 @@ def gc_paused():
 
 
 class LakeWriter:
-    def __init__(self, uri: str, region: str = "us-east-1", endpoint_url: str = ""):
+    def __init__(self, uri: str, region: str = "us-east-1", endpoint_url: str = "", keys: Pseudonymiser | None = None):
         self.fs, self.root = filesystem(uri, region, endpoint_url)
+        self.keys = keys
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
 
     def write(self, table: str, rows: list[dict] | list[tuple], file_stem: str) -> list[str]:
         """Write rows (dicts, or tuples in column order from ``to_tuples``) to one file per partition;
         returns the paths written."""
-        return self._write_partitions(table, _batches(table, rows), file_stem)
+        return self._write_partitions(table, _batches(table, rows, self.keys), file_stem)
 
     def _write_partitions(self, table: str, batches: dict[str, pa.Table], file_stem: str) -> list[str]:
         written = []
@@ -211,9 +240,9 @@ class LakeWriter:
         nothing behind. ``dead``: dead-letter rows for rows of this flush the table could not hold,
         written in the same journaled flush (under ``dead_letter/``, named for this table)."""
         stem = f"part-{lineage}-{flush_no:010d}"
-        parts = {table: (_batches(table, rows), stem)}
+        parts = {table: (_batches(table, rows, self.keys), stem)}
         if dead:
-            parts["dead_letter"] = (_batches("dead_letter", dead), f"part-{lineage}-{table}-{flush_no:010d}")
+            parts["dead_letter"] = (_batches("dead_letter", dead, None), f"part-{lineage}-{table}-{flush_no:010d}")
         planned = [f"{self.root}/{t}/{p}/{name}.parquet" for t, (by_p, name) in parts.items() for p in sorted(by_p)]
         journal = self._journal_dir(table, lineage)
         if self.is_local:
