@@ -11,7 +11,9 @@ freed would show as growing job memory and checkpoints.
 
 Flat is the target. The figure per process: RSS at the end of the first tenth (warm), at the end,
 the peak, and the slope over the second half in MB per hour (a least-squares line; noise of a few
-MB/h is garbage collection and caches). Writes ``bench/results/soak.json``.
+MB/h is garbage collection and caches). For each JVM also, from ``jstat -gc``: the slopes of the old
+generation, metaspace, committed heap and of native memory (RSS less committed heap and
+metaspace), which say where a growth lives. Writes ``bench/results/soak.json``.
 """
 
 from __future__ import annotations
@@ -84,6 +86,23 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def jvm_memory(pid: int) -> dict[str, float] | None:
+    """Heap, old generation and metaspace in use, and GC so far, from ``jstat -gc`` (the JDK's own
+    tool): RSS alone cannot tell a leak on the heap from native memory (PEMJA's embedded Python,
+    glibc arenas, direct buffers) or a heap that has simply not been collected yet."""
+    try:
+        out = subprocess.run(["jstat", "-gc", str(pid)], capture_output=True, text=True, timeout=10).stdout.split("\n")
+        names, values = out[0].split(), [float(v) for v in out[1].split()]
+    except (OSError, subprocess.SubprocessError, IndexError, ValueError):
+        return None
+    gc = dict(zip(names, values, strict=False))
+    kb = 1024
+    return {"heap_mb": round((gc["S0U"] + gc["S1U"] + gc["EU"] + gc["OU"]) / kb, 1),
+            "heap_committed_mb": round((gc["S0C"] + gc["S1C"] + gc["EC"] + gc["OC"]) / kb, 1),
+            "old_mb": round(gc["OU"] / kb, 1), "metaspace_mb": round(gc["MU"] / kb, 1),
+            "gc_count": int(gc.get("YGC", 0) + gc.get("FGC", 0)), "gc_s": round(gc.get("GCT", 0.0), 2)}
+
+
 def newest_checkpoint_mb(folder: Path) -> float | None:
     """The newest completed checkpoint (one with its _metadata; a checkpoint in progress has none yet)."""
     chks = [c for c in folder.glob("**/chk-*") if c.is_dir() and (c / "_metadata").exists()]
@@ -112,6 +131,16 @@ def summarize(all_samples: list[dict], args, summary_lines: list[str], exit_code
                     "peak_mb": max((s["rss_mb"].get(r, 0) for s in samples), default=None),
                     "second_half_slope_mb_per_h": slope_per_hour([(s["t_s"], s["rss_mb"][r]) for s in second_half
                                                                   if r in s["rss_mb"]])} for r in roles}
+    jvms = sorted({r for s in samples for r in s.get("jvm", {})})
+    # Old generation after the run's collections is what a heap leak would grow; heap used swings with
+    # every young collection, so its slope is noise. Native = RSS - committed heap - metaspace.
+    per_jvm = {r: {**{f"{k}_second_half_slope_mb_per_h": slope_per_hour(
+                       [(s["t_s"], s["jvm"][r][k]) for s in second_half if r in s.get("jvm", {})])
+                      for k in ("old_mb", "metaspace_mb", "heap_committed_mb")},
+                   "native_second_half_slope_mb_per_h": slope_per_hour(
+                       [(s["t_s"], s["rss_mb"][r] - s["jvm"][r]["heap_committed_mb"] - s["jvm"][r]["metaspace_mb"])
+                        for s in second_half if r in s.get("jvm", {}) and r in s["rss_mb"]]),
+                   "end": samples[-1].get("jvm", {}).get(r)} for r in jvms}
     chk = [(s["t_s"], s["checkpoint_mb"]) for s in samples if s["checkpoint_mb"]]  # 0: caught in progress
     return {
         "command": f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
@@ -119,6 +148,7 @@ def summarize(all_samples: list[dict], args, summary_lines: list[str], exit_code
         "readings_sent": samples[-1]["sent"] if samples else 0,
         "readings_per_s": round(samples[-1]["sent"] / samples[-1]["t_s"], 1) if samples and samples[-1]["t_s"] else None,
         "rss": per_role,
+        "jvm": per_jvm,
         "checkpoint_mb": {"first": chk[0][1] if chk else None, "last": chk[-1][1] if chk else None,
                           "peak": max((c for _, c in chk), default=None),
                           "second_half_slope_mb_per_h": slope_per_hour([c for c in chk if c[0] >= chk[len(chk) // 2][0]])
@@ -158,13 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         while run.poll() is None:
             time.sleep(args.interval)
             by_role: dict[str, float] = {}
+            jvm: dict[str, dict[str, float]] = {}
             for pid in tree(run.pid):
                 name = role(pid)
                 if name:
                     by_role[name] = round(by_role.get(name, 0) + rss_mb(pid), 1)
+                    if name.endswith("JVM") and (memory := jvm_memory(pid)):
+                        jvm[name] = memory
             stats_file = data / "run" / "producer-stats.json"
             sent = json.loads(stats_file.read_text()).get("sent", 0) if stats_file.exists() else 0
-            sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "sent": sent,
+            sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "jvm": jvm, "sent": sent,
                       "checkpoint_mb": newest_checkpoint_mb(data / "checkpoints"),
                       "lake_files": sum(1 for _ in (data / "lake").glob("*/dt=*/hour=*/*.parquet"))}
             all_samples.append(sample)

@@ -139,6 +139,9 @@ def with_keys(table: str, rows: list[tuple], keys: Pseudonymiser | None) -> list
         blank = (None,) * len(sources)
         return [row + blank if len(row) == width else row for row in rows]
     key = keys.key
+    if len(sources) == 2:  # patient and encounter: no generator per row (2.8 -> 1.0 us a row)
+        a, b = sources
+        return [row + (key(row[a]), key(row[b])) if len(row) == width else row for row in rows]
     return [row + tuple(key(row[i]) for i in sources) if len(row) == width else row for row in rows]
 
 
