@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             groups.setdefault(group, {})[key] = value
         groups.update({
             "source": {"stream.name": res.stream_name},
-            "lake": {"path": str(lake), "flush.interval.ms": "2000"},
+            "lake": {"path": str(lake), "flush.interval.ms": "2000", "pseudonym.key.file": str(data / "pseudonym.key")},
             "windows": {"idle.close.ms": "3000"},  # the last minute's windows land before the run stops
             "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000",
                     "taskmanagers": str(args.taskmanagers), "cluster.dir": str(data / "cluster")},
