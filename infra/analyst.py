@@ -21,7 +21,6 @@ import base64
 import json
 
 import aws_cdk as cdk
-from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lakeformation as lf
@@ -29,7 +28,7 @@ from constructs import Construct
 
 from core.schema.analyst import PARTITIONS, analyst_tables, view_sql, visible_columns, withheld_columns
 from core.schema.tables import TABLES
-from infra.analytics import Analytics, report_tables
+from infra.analytics import Analytics, report_tables, workgroup
 from infra.environments import Environment
 from infra.glue_schema import PARTITION_KEYS, glue_type, view_type
 from infra.security import Keys
@@ -78,19 +77,9 @@ class AnalystAccess(Construct):
             self.views[table] = view
 
         self.workgroup_name = f"{name}-analyst"
-        self.workgroup = athena.CfnWorkGroup(
-            self, "WorkGroup", name=self.workgroup_name, state="ENABLED",
-            description="WardWatch analysts: the analyst views only, encrypted results, bytes-scanned limit",
-            recursive_delete_option=removal == cdk.RemovalPolicy.DESTROY,
-            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
-                enforce_work_group_configuration=True, publish_cloud_watch_metrics_enabled=True,
-                bytes_scanned_cutoff_per_query=env.athena_bytes_scanned_limit,
-                engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version="Athena engine version 3"),
-                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{storage.athena_results.bucket_name}/{RESULTS_PREFIX}/",
-                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
-                        encryption_option="SSE_KMS", kms_key=keys.reports.key_arn))))
-        self.workgroup.apply_removal_policy(removal)
+        self.workgroup = workgroup(
+            self, self.workgroup_name, "WardWatch analysts: the analyst views only, encrypted results, bytes-scanned limit",
+            f"s3://{storage.athena_results.bucket_name}/{RESULTS_PREFIX}/", env=env, keys=keys, removal=removal)
 
         self._govern_lake(stack, storage, keys)
         self.role = self._analyst_role(stack, name, storage, keys)

@@ -50,6 +50,25 @@ def report_tables() -> list[str]:
     return sorted(used)
 
 
+def workgroup(scope: Construct, name: str, description: str, results_uri: str, *, env: Environment, keys: Keys,
+              removal: cdk.RemovalPolicy) -> athena.CfnWorkGroup:
+    """An Athena workgroup whose settings its users cannot override: engine 3, SSE-KMS results with
+    the reports key, a bytes-scanned limit per query, CloudWatch metrics."""
+    group = athena.CfnWorkGroup(
+        scope, "WorkGroup", name=name, state="ENABLED", description=description,
+        recursive_delete_option=removal == cdk.RemovalPolicy.DESTROY,
+        work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+            enforce_work_group_configuration=True, publish_cloud_watch_metrics_enabled=True,
+            bytes_scanned_cutoff_per_query=env.athena_bytes_scanned_limit,
+            engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version="Athena engine version 3"),
+            result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                output_location=results_uri,
+                encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                    encryption_option="SSE_KMS", kms_key=keys.reports.key_arn))))
+    group.apply_removal_policy(removal)
+    return group
+
+
 class Analytics(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: Environment, name: str, keys: Keys,
                  storage: Storage, removal: cdk.RemovalPolicy) -> None:
@@ -78,20 +97,8 @@ class Analytics(Construct):
             self.tables[table] = cfn
         self.workgroup_name = f"{name}-analytics"
         self.results_uri = f"s3://{storage.athena_results.bucket_name}/results/"
-        self.workgroup = athena.CfnWorkGroup(
-            self, "WorkGroup", name=self.workgroup_name, state="ENABLED",
-            description="WardWatch reports: encrypted results, bytes-scanned limit per query",
-            recursive_delete_option=removal == cdk.RemovalPolicy.DESTROY,
-            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
-                enforce_work_group_configuration=True, publish_cloud_watch_metrics_enabled=True,
-                bytes_scanned_cutoff_per_query=env.athena_bytes_scanned_limit,
-                engine_version=athena.CfnWorkGroup.EngineVersionProperty(
-                    selected_engine_version="Athena engine version 3"),
-                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=self.results_uri,
-                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
-                        encryption_option="SSE_KMS", kms_key=keys.reports.key_arn))))
-        self.workgroup.apply_removal_policy(removal)
+        self.workgroup = workgroup(self, self.workgroup_name, "WardWatch reports: encrypted results, bytes-scanned "
+                                   "limit per query", self.results_uri, env=env, keys=keys, removal=removal)
 
         # The reports as Athena named queries (the same SQL the local engine runs; ${day} = YYYY-MM-DD).
         self.named_queries = []

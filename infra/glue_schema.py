@@ -26,14 +26,18 @@ _SCALARS = (
 )
 
 
-def glue_type(t: pa.DataType) -> str:
-    """The Hive type Athena uses to read a Parquet column of Arrow type ``t``."""
+def _named(t: pa.DataType, scalars, array: str) -> str:
     if pa.types.is_list(t):
-        return f"array<{glue_type(t.value_type)}>"
-    for test, name in _SCALARS:
+        return array.format(_named(t.value_type, scalars, array))
+    for test, name in scalars:
         if test(t):
             return name
-    raise TypeError(f"no Glue type for Arrow type {t}")
+    raise TypeError(f"no type for Arrow type {t}")
+
+
+def glue_type(t: pa.DataType) -> str:
+    """The Hive type Athena uses to read a Parquet column of Arrow type ``t``."""
+    return _named(t, _SCALARS, "array<{}>")
 
 
 # Arrow type test -> the Presto/Trino type an Athena view declares for it.
@@ -47,12 +51,7 @@ _VIEW_SCALARS = (
 
 def view_type(t: pa.DataType) -> str:
     """The type an Athena (Trino) view's column of Arrow type ``t`` has."""
-    if pa.types.is_list(t):
-        return f"array({view_type(t.value_type)})"
-    for test, name in _VIEW_SCALARS:
-        if test(t):
-            return name
-    raise TypeError(f"no view type for Arrow type {t}")
+    return _named(t, _VIEW_SCALARS, "array({})")
 
 
 def glue_columns(table: str) -> list[dict[str, str]]:
