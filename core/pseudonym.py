@@ -73,21 +73,17 @@ def new_secret() -> str:
 
 def local_secret(path: str, setting: str) -> bytes:
     """The laptop's key, made on first use (owner-only file): keys stay stable across runs."""
-    try:
-        with open(path, encoding="ascii") as f:
-            return decode_secret(f.read(), setting)
-    except FileNotFoundError:
-        pass
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(new_secret())
-    try:
-        os.link(tmp, path)  # whole or absent; if another subtask made it first, theirs stands
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(new_secret())
+        try:
+            os.link(tmp, path)  # whole or absent; if another subtask made it first, theirs stands
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     with open(path, encoding="ascii") as f:
         return decode_secret(f.read(), setting)

@@ -26,7 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lakeformation as lf
 from constructs import Construct
 
-from core.schema.analyst import PARTITIONS, analyst_tables, view_sql, visible_columns, withheld_columns
+from core.schema.analyst import analyst_tables, view_columns, view_sql, withheld_columns
 from core.schema.tables import TABLES
 from infra.analytics import Analytics, report_tables, workgroup
 from infra.environments import Environment
@@ -41,7 +41,7 @@ def presto_view(table: str, database: str) -> dict[str, str]:
     """The Glue ``ViewOriginalText`` Athena reads a view from: its SQL and column types, base64 JSON."""
     types = {f.name: view_type(f.type) for f in TABLES[table]} | {"dt": "varchar", "hour": "integer"}
     spec = {"originalSql": view_sql(table, database), "catalog": "awsdatacatalog", "schema": database,
-            "columns": [{"name": c, "type": types[c]} for c in (*visible_columns(table), *PARTITIONS)]}
+            "columns": [{"name": c, "type": types[c]} for c in view_columns(table)]}
     return {"original": f"/* Presto View: {base64.b64encode(json.dumps(spec).encode()).decode()} */",
             "expanded": "/* Presto View */"}
 
@@ -70,8 +70,7 @@ class AnalystAccess(Construct):
                     view_original_text=text["original"], view_expanded_text=text["expanded"],
                     storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                         serde_info=glue.CfnTable.SerdeInfoProperty(),
-                        columns=[glue.CfnTable.ColumnProperty(name=c, type=types[c])
-                                 for c in (*visible_columns(table), *PARTITIONS)])))
+                        columns=[glue.CfnTable.ColumnProperty(name=c, type=types[c]) for c in view_columns(table)])))
             view.node.add_dependency(database)
             view.apply_removal_policy(removal)
             self.views[table] = view

@@ -40,7 +40,7 @@ def test_the_analyst_schema_has_keys_instead_of_ids_and_joins_on_them(lake):
     engine = LocalAthena(str(lake))
     for table in analyst_tables():
         columns = [row[0] for row in engine.con.execute(f"DESCRIBE {ANALYST_SCHEMA}.{table}").fetchall()]
-        assert columns == [*visible_columns(table), *PARTITIONS], table
+        assert columns == [*visible_columns(table), *PARTITIONS], table  # spelled out: view_columns is under test
     rows = engine.con.execute(f"""
         SELECT v.patient_key, count(*), max(a.severity), max(e.age_years)
         FROM {ANALYST_SCHEMA}.vitals v

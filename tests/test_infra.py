@@ -740,9 +740,14 @@ def _grants(t, principal_prefix: str) -> list[dict]:
             if g["Properties"]["Principal"]["DataLakePrincipalIdentifier"]["Fn::GetAtt"][0].startswith(principal_prefix)]
 
 
-def test_analyst_views_carry_keys_not_ids_nor_free_text(dev):
+def _presto_view(text: str) -> dict:
+    """The spec inside a Glue view's ViewOriginalText (``/* Presto View: <base64 JSON> */``)."""
     import base64
 
+    return json.loads(base64.b64decode(text.removeprefix("/* Presto View: ").removesuffix(" */")))
+
+
+def test_analyst_views_carry_keys_not_ids_nor_free_text(dev):
     from core.schema.analyst import WITHHELD, analyst_tables, view_sql
 
     t, _ = dev
@@ -751,14 +756,12 @@ def test_analyst_views_carry_keys_not_ids_nor_free_text(dev):
     assert sorted(views) == sorted(analyst_tables()) and "dead_letter" not in views
     for name, view in views.items():
         assert view["DatabaseName"] == "wardwatch_dev_analyst"
-        text = view["TableInput"]["ViewOriginalText"]
-        spec = json.loads(base64.b64decode(text.removeprefix("/* Presto View: ").removesuffix(" */")))
+        spec = _presto_view(view["TableInput"]["ViewOriginalText"])
         assert spec["originalSql"] == view_sql(name, "wardwatch_dev") and spec["schema"] == "wardwatch_dev"
         columns = [c["name"] for c in spec["columns"]]
         assert columns == [c["Name"] for c in view["TableInput"]["StorageDescriptor"]["Columns"]]
         assert not set(columns) & set(WITHHELD), name
-    assert "patient_key" in [c["name"] for c in json.loads(base64.b64decode(
-        views["vitals"]["TableInput"]["ViewOriginalText"][16:-3]))["columns"]]
+    assert "patient_key" in [c["name"] for c in _presto_view(views["vitals"]["TableInput"]["ViewOriginalText"])["columns"]]
 
 
 def test_lake_formation_governs_the_tables_and_the_analyst_gets_no_withheld_column(dev):

@@ -47,11 +47,16 @@ def visible_columns(table: str) -> list[str]:
     return [name for name in TABLES[table].names if name not in WITHHELD]
 
 
+def view_columns(table: str) -> list[str]:
+    """The analyst view's columns: the visible ones, then the partition columns."""
+    return [*visible_columns(table), *PARTITIONS]
+
+
 def withheld_columns(table: str) -> list[str]:
     return [name for name in TABLES[table].names if name in WITHHELD]
 
 
 def view_sql(table: str, source_schema: str) -> str:
     """The analyst view's query, the same in Athena (Trino) and DuckDB."""
-    columns = ", ".join(f'"{c}"' for c in (*visible_columns(table), *PARTITIONS))
+    columns = ", ".join(f'"{c}"' for c in view_columns(table))
     return f'SELECT {columns} FROM "{source_schema}"."{table}"'
