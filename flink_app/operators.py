@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import pickle
 import time
@@ -38,7 +39,7 @@ from core.kpl import AggregationError, deaggregate, is_aggregated
 from core.patient_path import PatientPath
 from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
 from core.schema.phi import scrub
-from core.schema.tables import QUARANTINE
+from core.schema.tables import ALL_TABLES, QUARANTINE
 from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_canary, split_writable, to_tuples
@@ -50,7 +51,6 @@ PICKLED = Types.PICKLED_BYTE_ARRAY()
 DEAD_LETTER_TAG = OutputTag("dead_letter", PICKLED)
 ALERT_TAG = OutputTag("alerts", PICKLED)
 MINUTE_TAG = OutputTag("patient_minutes", PICKLED)
-MAX_PAYLOAD_CHARS = 65536
 MAX_DEAD_PER_RECORD = 100  # dead letters from one Kinesis record; past it, one row keeps the whole record
 
 
@@ -112,6 +112,21 @@ def quarantine_rows(rows: list[dict]) -> list[dict]:
 def whole_record_row(reason: str, data: bytes, shard: str, seq: str, arrival_ms: int | None) -> dict:
     """A dead letter that keeps a (binary, possibly large) Kinesis record whole, in base64, in the quarantine."""
     return dead_letter_row("parse", reason, "", shard, seq, arrival_ms, raw="base64:" + base64.b64encode(data).decode())
+
+
+def sink_dead_letters(table: str, bad: list[tuple[tuple, str]]) -> list[dict]:
+    """Derived rows the table cannot hold, by column name, so the scrub can find what identifies
+    (a bare tuple names no field). No quarantine copy: the row is not what a source sent, and the
+    record it came from is kept whole in the raw zone at the shard and sequence number given."""
+    names = ALL_TABLES[table].names
+    dead = []
+    for row, reason in bad:
+        named = dict(zip(names, row, strict=False))
+        text = json.dumps({"table": table, "row": named}, default=str, ensure_ascii=False)
+        letter = dead_letter_row("sink", reason, text, str(named.get("kinesis_shard") or ""),
+                                 str(named.get("kinesis_seq") or ""))
+        dead.append({**letter, "raw_id": None, RAW: None})
+    return dead
 
 
 class StreamReader(KeyedProcessFunction):
@@ -536,8 +551,7 @@ class LakeSink(KeyedProcessFunction):
             rows, bad = split_writable(table, rows, writer.keys)
             log.warning("lake %s: %d row(s) not writable, dead-lettered", table, len(bad))
             # A derived row the table cannot hold: its scrubbed text only (the record it came from was read whole).
-            dead = [dead_letter_row("sink", reason, repr(row)[:MAX_PAYLOAD_CHARS]) for row, reason in bad]
-            return writer.commit(table, rows, self.lineage, flush_no, dead=dead)
+            return writer.commit(table, rows, self.lineage, flush_no, dead=sink_dead_letters(table, bad))
 
     def _flush(self, table: str) -> None:
         with gc_paused():

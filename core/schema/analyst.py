@@ -12,6 +12,7 @@ Plain Python, no CDK.
 
 from __future__ import annotations
 
+from core.schema.phi import FREE_TEXT_FIELDS
 from core.schema.tables import TABLES
 
 # column -> why an analyst does not get it (HIPAA Safe Harbor identifiers, 45 CFR 164.514(b)(2),
@@ -24,13 +25,7 @@ WITHHELD: dict[str, str] = {
     "room": "with the time, names the patient to anyone who was on the ward",
     "doctor_id": "identifies a clinician",
     "doctor_name": "identifies a clinician",
-    "message": "page text: names the bed",
-    "discharge_notes": "free text",
-    "reason_for_visit": "free text",
-    "pre_existing_condition": "free text",
-    "symptoms": "free text",
-    "medications": "free text",
-    "tests": "free text",
+    **FREE_TEXT_FIELDS,
 }
 NO_VIEW: dict[str, str] = {"dead_letter": "refused records: what a source sent, however scrubbed"}
 PARTITIONS = ("dt", "hour")  # columns of the path, which every view keeps

@@ -2,7 +2,7 @@
 
 A source that sends names or identifiers in a malformed record must not put them in the lake,
 where anyone who can query it reads them. ``scrub`` removes identifying fields (a declared list
-of names, however spelled) and identifying values (by pattern: e-mail, phone, social-security
+of names, however spelled), free text (its size kept) and identifying values (by pattern: e-mail, phone, social-security
 and NHS numbers, dates of birth), and caps the size. The record itself, unchanged, goes to the
 quarantine (``lake.quarantine.path``: its own bucket, key and retention on AWS) for replay.
 Plain Python, no Flink.
@@ -23,6 +23,14 @@ IDENTIFYING_FIELDS = frozenset(re.sub(r"[_\- ]", "", n) for n in (
     "address", "street", "line", "city", "postcode", "postal_code", "zip", "zip_code", "phone", "telephone",
     "mobile", "email", "insurance_number", "policy_number", "next_of_kin", "telecom", "doctor_name",
 ))
+# Text a clinician or a source wrote, which can name anyone in words no pattern knows: the value
+# goes, its size stays (the curated tables' free-text columns; analysts do not get them either).
+FREE_TEXT_FIELDS: dict[str, str] = {
+    "message": "page text: names the bed",
+    **{name: "free text" for name in ("discharge_notes", "reason_for_visit", "pre_existing_condition",
+                                       "symptoms", "medications", "tests")},
+}
+_FREE_TEXT = frozenset(re.sub(r"[_\- ]", "", n) for n in FREE_TEXT_FIELDS)
 PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("e-mail", re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,190}")),  # bounded: no quadratic backtracking
     ("social-security number", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
@@ -33,8 +41,18 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
 _KEY_VALUE = re.compile(r"(?i)\b([a-z][a-z_\- ]{1,30}?)\s*[=:]\s*([^,;&|\n\r]+)")
 
 
+def _normal(key: str) -> str:
+    return re.sub(r"[_\- ]", "", key.lower())
+
+
 def _identifying(key: str) -> bool:
-    return re.sub(r"[_\- ]", "", key.lower()) in IDENTIFYING_FIELDS
+    return _normal(key) in IDENTIFYING_FIELDS
+
+
+def _size(value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
+    return f"{len(str(value))} characters"
 
 
 def _text(value: str, removed: set[str]) -> str:
@@ -58,6 +76,10 @@ def _walk(node: Any, removed: set[str]) -> Any:
         for key, value in node.items():
             if _identifying(str(key)):
                 removed.add(f"field {str(key)[:40]}")
+                continue
+            if _normal(str(key)) in _FREE_TEXT and value is not None:
+                removed.add(f"free text {str(key)[:40]}")
+                out[str(key)] = f"[free text removed: {_size(value)}]"
                 continue
             out[_text(str(key), removed)] = _walk(value, removed)
         return out

@@ -172,8 +172,19 @@ def split_writable(table: str, rows: list[dict] | list[tuple],
             partition_of(row[time_index])
             good.append(row)
         except Exception as exc:  # noqa: BLE001 - any conversion error is about this row's data
-            bad.append((row, f"{table} row not writable: {type(exc).__name__}: {str(exc)[:200]}"))
+            bad.append((row, f"{table} row not writable{_column_at_fault(table, row)}: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}"))
     return good, bad
+
+
+def _column_at_fault(table: str, row: tuple) -> str:
+    """" (column x)" naming the first column the schema cannot hold, so an operator need not guess."""
+    for value, field in zip(row, ALL_TABLES[table], strict=False):
+        try:
+            pa.array([value], type=field.type)
+        except Exception:  # noqa: BLE001 - any conversion error names this column
+            return f" (column {field.name})"
+    return ""  # every column converts: the time has no partition
 
 
 def _batches(table: str, rows: list[dict] | list[tuple], keys: Pseudonymiser | None) -> dict[str, pa.Table]:
