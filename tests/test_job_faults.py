@@ -18,28 +18,16 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import start_job, stop_job, write_job_config
+from conftest import s3_table, start_job, stop_job, write_job_config
 from test_exactly_once import read_alerts_stream, readings
 
 from core import aws
-from flink_app.io.lake import filesystem
 from infra.local.faults import FaultProxy
 from infra.local.stack import create_resources
 
 pytestmark = pytest.mark.e2e
 FAULTS = ("error", "throttle", "reset", "reset-after", "delay", "drop")  # drop last: it blocks reads for 20 s
 FAULT_S, HEALTHY_S, FAULT_MAX_S = 8, 4, 60
-
-
-def s3_rows(lake: str, table: str, endpoint: str) -> list[dict]:
-    """A table of the S3 lake, read straight from moto (not through the proxy)."""
-    import pyarrow.dataset as ds
-    from pyarrow import fs as pafs
-
-    s3, root = filesystem(lake, "us-east-1", endpoint)
-    if s3.get_file_info(f"{root}/{table}").type == pafs.FileType.NotFound:
-        return []
-    return ds.dataset(f"{root}/{table}", filesystem=s3, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
 def test_faults_between_the_job_and_aws_lose_nothing_and_repeat_nothing(moto_endpoint, unique, tmp_path):
@@ -53,7 +41,7 @@ def test_faults_between_the_job_and_aws_lose_nothing_and_repeat_nothing(moto_end
         lake = f"s3://lake-{unique}/lake"
 
         def lake_rows(_, table):
-            return s3_rows(lake, table, moto_endpoint)
+            return s3_table(lake, table, moto_endpoint)
         config = write_job_config(tmp_path / "config.json", {
             "aws": {"endpoint.url": proxy.endpoint, "region": res.region},
             "source": {"stream.name": res.stream_name, "max.records.per.poll": "200"},

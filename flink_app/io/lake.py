@@ -1,8 +1,8 @@
 """Writing curated rows as Parquet to a local folder or S3, Hive-partitioned by UTC date and hour.
 
-pyarrow.fs handles both ``s3://`` (with an endpoint override for moto) and local paths. Files
-are whole objects: nothing is appended in place, a half-written file is never visible under
-its final name (an S3 PUT is atomic; locally a temporary name is renamed).
+``io/objects.py`` holds the files: ``s3://`` through boto3 (an endpoint for moto), or a local
+folder. Files are whole objects: nothing is appended in place, a half-written file is never
+visible under its final name (an S3 PUT is atomic; locally a temporary name is renamed).
 
 Exactly once across restarts (``commit`` and ``recover``): the sink numbers its flushes and
 keeps the number in Flink state. Before writing flush N it writes a small journal entry
@@ -18,42 +18,20 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
-from urllib.parse import urlparse
 
 import pyarrow as pa
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from core.canary import CANARY_HOSPITAL
 from core.pseudonym import PSEUDONYMS, Pseudonymiser
 from core.schema.tables import ALL_TABLES, PARTITION_TIME
+from flink_app.io.objects import store
 
 log = logging.getLogger(__name__)
-
-
-S3_ATTEMPTS = 10
-
-
-def filesystem(uri: str, region: str = "us-east-1", endpoint_url: str = "") -> tuple[pafs.FileSystem, str]:
-    """(filesystem, root path inside it) for a lake URI."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "s3":
-        # Ride out a short S3 outage or throttling in place (pyarrow's default is 3 attempts): each
-        # flush that gave up restarted the whole job, and the restarts' backoff grew (issue 16, fault suite).
-        kwargs = {"region": region, "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=S3_ATTEMPTS),
-                  "connect_timeout": 5, "request_timeout": 20}
-        if endpoint_url:
-            ep = urlparse(endpoint_url)
-            kwargs.update(endpoint_override=ep.netloc, scheme=ep.scheme or "http")
-        return pafs.S3FileSystem(**kwargs), f"{parsed.netloc}{parsed.path}".rstrip("/")
-    path = parsed.path if parsed.scheme == "file" else uri
-    return pafs.LocalFileSystem(), os.path.abspath(path)
 
 
 def partition_of(ts_ms: int) -> str:
@@ -218,9 +196,9 @@ def gc_paused():
 
 class LakeWriter:
     def __init__(self, uri: str, region: str = "us-east-1", endpoint_url: str = "", keys: Pseudonymiser | None = None):
-        self.fs, self.root = filesystem(uri, region, endpoint_url)
+        self.store = store(uri, region, endpoint_url)
+        self.root = self.store.root
         self.keys = keys
-        self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
 
     def write(self, table: str, rows: list[dict] | list[tuple], file_stem: str) -> list[str]:
         """Write rows (dicts, or tuples in column order from ``to_tuples``) to one file per partition;
@@ -230,15 +208,8 @@ class LakeWriter:
     def _write_partitions(self, table: str, batches: dict[str, pa.Table], file_stem: str) -> list[str]:
         written = []
         for partition, batch in batches.items():
-            directory = f"{self.root}/{table}/{partition}"
-            path = f"{directory}/{file_stem}.parquet"
-            if self.is_local:  # S3 has no directories; creating one would add marker objects
-                self.fs.create_dir(directory, recursive=True)
-                tmp = f"{directory}/.{file_stem}.parquet.tmp"
-                pq.write_table(batch, tmp, filesystem=self.fs, compression="zstd")
-                self.fs.move(tmp, path)
-            else:
-                pq.write_table(batch, path, filesystem=self.fs, compression="zstd")
+            path = f"{self.root}/{table}/{partition}/{file_stem}.parquet"
+            self.store.put_parquet(path, batch)
             written.append(path)
         return written
 
@@ -258,49 +229,32 @@ class LakeWriter:
         if dead:
             parts["dead_letter"] = (_batches("dead_letter", dead, None), f"part-{lineage}-{table}-{flush_no:010d}")
         planned = [f"{self.root}/{t}/{p}/{name}.parquet" for t, (by_p, name) in parts.items() for p in sorted(by_p)]
-        journal = self._journal_dir(table, lineage)
-        if self.is_local:
-            self.fs.create_dir(journal, recursive=True)
-        entry = f"{journal}/{flush_no:010d}.json"
-        # Whole or absent: locally written under a temporary name and renamed (an S3 PUT is atomic),
-        # so a full disk never leaves a truncated entry that every later restore would trip on.
-        target = f"{journal}/.{flush_no:010d}.json.tmp" if self.is_local else entry
-        with self.fs.open_output_stream(target) as f:
-            f.write(json.dumps({"flush": flush_no, "files": planned}).encode())
-        if target != entry:
-            self.fs.move(target, entry)
+        # Whole or absent (``ObjectStore.put``), so a full disk never leaves a truncated entry that
+        # every later restore would trip on.
+        self.store.put(f"{self._journal_dir(table, lineage)}/{flush_no:010d}.json",
+                       json.dumps({"flush": flush_no, "files": planned}).encode())
         written = [path for t, (by_p, name) in parts.items() for path in self._write_partitions(t, by_p, name)]
         assert sorted(written) == sorted(planned)
         return written
 
     def recover(self, table: str, lineage: str, last_flush: int, keep: int = 20) -> list[str]:
         """Delete files of flushes after ``last_flush`` (they will be replayed); prune old journal entries."""
-        journal = self._journal_dir(table, lineage)
-        try:
-            entries = self.fs.get_file_info(pafs.FileSelector(journal, allow_not_found=True))
-        except FileNotFoundError:
-            return []
         removed = []
-        for info in sorted(entries, key=lambda i: i.path):
-            if not info.base_name.endswith(".json"):
+        for entry in self.store.list(self._journal_dir(table, lineage)):
+            name = entry.rsplit("/", 1)[1]
+            if not name.endswith(".json"):
                 continue
-            flush_no = int(info.base_name[:-5])
+            flush_no = int(name[:-5])
             if flush_no > last_flush:
                 try:
-                    with self.fs.open_input_stream(info.path) as f:
-                        planned = json.loads(f.read())["files"]
+                    planned = json.loads(self.store.get(entry))["files"]
                 except (ValueError, KeyError, TypeError):
                     # Unreadable (an entry from before entries were renamed into place, cut short
                     # by a full disk): the flush failed while writing its journal, before any file.
-                    log.warning("lake %s: journal entry %s unreadable; its flush wrote no files", table, info.base_name)
+                    log.warning("lake %s: journal entry %s unreadable; its flush wrote no files", table, name)
                     planned = []
-                for path in planned:
-                    try:
-                        self.fs.delete_file(path)
-                        removed.append(path)
-                    except FileNotFoundError:
-                        pass  # the flush died before writing this one
-                self.fs.delete_file(info.path)
+                removed += [path for path in planned if self.store.delete(path)]  # absent: died before it
+                self.store.delete(entry)
             elif flush_no <= last_flush - keep:
-                self.fs.delete_file(info.path)  # long committed: its journal entry is no longer needed
+                self.store.delete(entry)  # long committed: its journal entry is no longer needed
         return removed

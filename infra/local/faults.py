@@ -12,13 +12,13 @@ client must retry a write it cannot know succeeded). The other clients keep talk
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import socket
 import struct
 import threading
 import time
-import urllib.error
-import urllib.request
+from urllib.parse import urlsplit
 
 from flink_app.local_cluster import free_port
 
@@ -85,13 +85,8 @@ class FaultProxy(http.server.ThreadingHTTPServer):
                 if outer.delay_s or mode == "delay":
                     outer.delayed += 1
                     time.sleep(outer.delay_s or 3.0)
-                request = urllib.request.Request(outer.upstream + self.path, data=body, method=method,
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
                 try:
-                    with urllib.request.urlopen(request, timeout=60) as resp:
-                        status, data, headers = resp.status, resp.read(), resp.getheaders()
-                except urllib.error.HTTPError as err:
-                    status, data, headers = err.code, err.read(), err.headers.items()
+                    status, data, headers = outer.forward(method, self.path, body, self.headers.items())
                 except (BrokenPipeError, ConnectionResetError):
                     return  # the client gave up waiting (its read timeout): a slow service looks like this
                 if mode == "reset-after":
@@ -128,6 +123,23 @@ class FaultProxy(http.server.ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", free_port()), Handler)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def forward(self, method: str, path: str, body: bytes | None, headers) -> tuple[int, bytes, list]:
+        """The request as the client sent it, to the upstream; its answer.
+
+        http.client, not urllib: urllib adds ``Content-Type: application/x-www-form-urlencoded`` to
+        a body sent without one (boto3's S3 PUTs), and moto then read the object as a form and
+        stored it empty. ``Expect: 100-continue`` was answered here (http.server does) and the
+        body read, so it is not passed on."""
+        up = urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers={k: v for k, v in headers
+                                                           if k.lower() not in ("host", "expect", "connection")})
+            resp = conn.getresponse()
+            return resp.status, resp.read(), resp.getheaders()
+        finally:
+            conn.close()
 
     @property
     def endpoint(self) -> str:
