@@ -37,6 +37,13 @@ _PERMANENT = {
     "KMSNotFoundException": "the stream's KMS key does not exist",
     "KMSInvalidStateException": "the stream's KMS key is pending deletion or unusable",
     "KMSOptInRequired": "KMS is not enabled for this account",
+    # S3 (the lake, the quarantine)
+    "NoSuchBucket": "the bucket does not exist (lake.path, lake.quarantine.path, aws.region)",
+    "InvalidAccessKeyId": "the credentials are not valid for this account",
+    "SignatureDoesNotMatch": "the request signature is refused: check the credentials and the clock",
+    "KMS.DisabledException": "the bucket's KMS key is disabled",
+    "KMS.NotFoundException": "the bucket's KMS key does not exist",
+    "KMS.KMSInvalidStateException": "the bucket's KMS key is pending deletion or unusable",
 }
 
 

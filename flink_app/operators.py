@@ -15,6 +15,7 @@ import logging
 import pickle
 import time
 import traceback
+from contextlib import contextmanager
 
 from pyflink.common import Types
 from pyflink.datastream import (
@@ -487,6 +488,19 @@ class AlertsOut(ProcessFunction):
         yield for_sink("alerts", [alert_row(alert, sequence=sequence, streamed_ms=now_ms() if sequence else None)])
 
 
+@contextmanager
+def lake_failure_told(table: str):
+    """Re-raises (the rows stay in state; the job restarts from the checkpoint), but first tells a
+    cause that will not heal (FATAL: on the console of make run), which restarts alone never fix."""
+    try:
+        yield
+    except Exception as exc:
+        cause = permanent_cause(exc)
+        if cause is not None:
+            log.error("FATAL: cannot write the lake's %s table: %s", table, cause)
+        raise
+
+
 class LakeSink(KeyedProcessFunction):
     """Keyed by table name: buffers pickled row batches in checkpointed state; one Parquet file per partition per flush."""
 
@@ -518,8 +532,9 @@ class LakeSink(KeyedProcessFunction):
         """First time this operator instance sees a table: undo flushes the restored state never saw."""
         if table in self.recovered:
             return
-        removed = [path for writer in {self.writer(table), self.canary}
-                   for path in writer.recover(table, self.lineage, self.flush_no.value() or 0)]
+        with lake_failure_told(table):
+            removed = [path for writer in {self.writer(table), self.canary}
+                       for path in writer.recover(table, self.lineage, self.flush_no.value() or 0)]
         if removed:
             log.warning("lake %s: removed %d file(s) written after the restored checkpoint", table, len(removed))
         self.recovered.add(table)
@@ -560,10 +575,11 @@ class LakeSink(KeyedProcessFunction):
             return
         flush_no = (self.flush_no.value() or 0) + 1
         rows, canary = split_canary(table, rows)
-        paths = self._commit(self.writer(table), table, rows, flush_no) if rows else []
-        if canary:  # the same flush number: a restore undoes both files
-            paths += self._commit(self.canary, table, canary, flush_no)
-            self.canary_rows.inc(len(canary))
+        with lake_failure_told(table):
+            paths = self._commit(self.writer(table), table, rows, flush_no) if rows else []
+            if canary:  # the same flush number: a restore undoes both files
+                paths += self._commit(self.canary, table, canary, flush_no)
+                self.canary_rows.inc(len(canary))
         self.flush_no.update(flush_no)
         self.buffer.clear()
         self.count.clear()

@@ -12,10 +12,13 @@ import signal
 import time
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from conftest import start_job
+from conftest import start_job, stop_job, write_job_config
+from test_exactly_once import readings
 
+from core import aws
 from core.kinesis_reader import permanent_cause
 from infra.local.run import FatalWatch, rotate
+from infra.local.stack import create_resources
 
 
 def client_error(code: str) -> ClientError:
@@ -131,3 +134,31 @@ def test_a_stream_deleted_and_recreated_under_the_same_name_is_read_from_its_sta
     finally:
         os.killpg(job.pid, signal.SIGTERM)
         job.wait(30)
+
+
+def test_the_job_fails_loudly_when_the_lake_bucket_does_not_exist(moto_endpoint, unique, tmp_path):
+    """A lake that cannot be written for a reason that will not heal (here: no such bucket) only
+    restarted the job, with the cause in a Java stack trace deep in Flink's log."""
+    res = create_resources(moto_endpoint, stream_name=f"nolake-{unique}", topic_name=f"nolake-{unique}",
+                           queue_name=f"nolake-{unique}")
+    aws.client("kinesis", res.region, moto_endpoint).put_records(StreamName=res.stream_name, Records=[
+        {"Data": json.dumps(r).encode(), "PartitionKey": r["patient_id"]} for r in readings(int(time.time() * 1000))[:5]])
+    config = write_job_config(tmp_path / "config.json", {
+        "aws": {"endpoint.url": moto_endpoint, "region": res.region},
+        "source": {"stream.name": res.stream_name}, "alerts": {"stream.name": res.alerts_stream},
+        "lake": {"path": f"s3://no-such-bucket-{unique}/lake", "flush.interval.ms": "500"},
+        "job": {"checkpoint.dir": str(tmp_path / "chk")}})
+    logs = tmp_path / "flink"
+    logs.mkdir()
+    watch = FatalWatch(logs)
+    job = start_job(config, tmp_path / "job.log", flink_logs=logs)
+    try:
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while not seen and time.monotonic() < deadline and job.poll() is None:
+            time.sleep(1)
+            seen = watch.scan()
+        assert seen == ["FATAL: cannot write the lake's vitals table: the bucket does not exist "
+                        "(lake.path, lake.quarantine.path, aws.region) (NoSuchBucket)"], (tmp_path / "job.log").read_text()
+    finally:
+        stop_job(job)
