@@ -143,8 +143,11 @@ def summarize(all_samples: list[dict], args, summary_lines: list[str], exit_code
                    "end": samples[-1].get("jvm", {}).get(r)} for r in jvms}
     chk = [(s["t_s"], s["checkpoint_mb"]) for s in samples if s["checkpoint_mb"]]  # 0: caught in progress
     return {
-        "command": f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
+        "command": ("MALLOC_ARENA_MAX=" + os.environ["MALLOC_ARENA_MAX"] + " " if os.environ.get("MALLOC_ARENA_MAX") else "")
+        + f"python -m bench.soak --minutes {args.minutes:g} --patients {args.patients} --speed {args.speed:g}",
         "minutes": args.minutes, "patients": args.patients, "speed": args.speed,
+        # glibc's arena cap, if set for the run (every process inherits it): native memory's main knob
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
         "readings_sent": samples[-1]["sent"] if samples else 0,
         "readings_per_s": round(samples[-1]["sent"] / samples[-1]["t_s"], 1) if samples and samples[-1]["t_s"] else None,
         "rss": per_role,
