@@ -108,3 +108,12 @@ def test_the_lake_sink_writes_such_a_row_to_dead_letter_scrubbed_and_the_rest_of
         f"SELECT stage, reason, payload FROM read_parquet('{tmp_path}/dead_letter/**/*.parquet')").fetchall()
     assert kept == [("ev0",)] and stage == "sink" and "length_of_stay_days" in reason
     assert "Dr Who" not in payload and json.loads(payload.partition(" [removed: ")[0])["row"]["event_id"] == "ev1"
+
+
+def test_an_identifier_code_is_not_taken_for_a_phone_number():
+    """P-0007-000001 came out as "P-[phone number removed]": the operator lost which record failed."""
+    out = scrub(json.dumps({"patient_id": "P-0007-000001", "encounter_id": "E-0007-000001-01",
+                            "note": "call 020 7946 0958 or +44 20 7946 0958"}))
+    kept = json.loads(out.partition(" [removed: ")[0])
+    assert kept["patient_id"] == "P-0007-000001" and kept["encounter_id"] == "E-0007-000001-01"
+    assert kept["note"] == "call [phone number removed] or [phone number removed]"

@@ -35,7 +35,8 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("e-mail", re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,190}")),  # bounded: no quadratic backtracking
     ("social-security number", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
     ("NHS number", re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")),
-    ("phone number", re.compile(r"(?:\+\d{1,3}[ .-]?)?\(?\b\d{2,5}\)?[ .-]\d{3,4}[ .-]?\d{3,4}\b")),
+    # Not digits that follow "<letter>-": those are a code's (P-0007-000001 is a patient id, not a phone).
+    ("phone number", re.compile(r"(?:\+\d{1,3}[ .-]?)?\(?(?<![A-Za-z]-)\b\d{2,5}\)?[ .-]\d{3,4}[ .-]?\d{3,4}\b")),
 )
 # "name=Jane Roe" or "dob: 1950-02-03" in text that is not JSON (CSV, HL7-ish, logs).
 _KEY_VALUE = re.compile(r"(?i)\b([a-z][a-z_\- ]{1,30}?)\s*[=:]\s*([^,;&|\n\r]+)")
