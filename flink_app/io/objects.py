@@ -29,7 +29,6 @@ S3_ATTEMPTS = 10  # ride out a short S3 outage or throttling in place (issue 16,
 
 class ObjectStore(Protocol):
     root: str
-    is_local: bool
 
     def put(self, path: str, data: bytes) -> None: ...
     def put_parquet(self, path: str, table: pa.Table) -> None: ...
@@ -39,8 +38,6 @@ class ObjectStore(Protocol):
 
 
 class LocalStore:
-    is_local = True
-
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
 
@@ -81,8 +78,6 @@ class LocalStore:
 
 
 class S3Store:
-    is_local = False
-
     def __init__(self, root: str, region: str, endpoint_url: str = ""):
         self.root = root  # "bucket/prefix"
         self.client = aws.client("s3", region, endpoint_url, attempts=S3_ATTEMPTS)
