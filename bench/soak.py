@@ -4,14 +4,15 @@
 
 Runs ``infra.local.run`` (moto, the job, the raw-zone archiver, the delivery service with its KCL
 JVM, the ward board, the producer) into a scratch data folder, and every ``--interval`` seconds
-records the resident memory (RSS) of every process it started, by role, the size of the newest
+records the resident memory (RSS) and CPU time of every process it started, by role, the size of the newest
 checkpoint, and what has been sent and written. At 60x, an hour of wall time is 60 simulated
 hours: patients are admitted and discharged all along (churn), so per-patient state that is never
 freed would show as growing job memory and checkpoints.
 
 Flat is the target. The figure per process: RSS at the end of the first tenth (warm), at the end,
 the peak, and the slope over the second half in MB per hour (a least-squares line; noise of a few
-MB/h is garbage collection and caches). For each JVM also, from ``jstat -gc``: the slopes of the old
+MB/h is garbage collection and caches), and its CPU in cores over each half (work that grows with
+the run's age). For each JVM also, from ``jstat -gc``: the slopes of the old
 generation, metaspace, committed heap and of native memory (RSS less committed heap and
 metaspace), which say where a growth lives. Writes ``bench/results/soak.json``.
 """
@@ -86,6 +87,23 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """User plus system CPU seconds the process has used so far (``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def cpu_cores(samples: list[dict], role_name: str) -> float | None:
+    """A role's CPU use between the first and last of ``samples``, in cores (CPU s per wall s)."""
+    points = [(s["t_s"], s["cpu_s"][role_name]) for s in samples if role_name in s.get("cpu_s", {})]
+    if len(points) < 2 or points[-1][0] <= points[0][0]:
+        return None
+    return round((points[-1][1] - points[0][1]) / (points[-1][0] - points[0][0]), 3)
+
+
 def jvm_memory(pid: int) -> dict[str, float] | None:
     """Heap, old generation and metaspace in use, and GC so far, from ``jstat -gc`` (the JDK's own
     tool): RSS alone cannot tell a leak on the heap from native memory (PEMJA's embedded Python,
@@ -130,7 +148,10 @@ def summarize(all_samples: list[dict], args, summary_lines: list[str], exit_code
     per_role = {r: {"warm_mb": warm.get("rss_mb", {}).get(r), "end_mb": samples[-1]["rss_mb"].get(r) if samples else None,
                     "peak_mb": max((s["rss_mb"].get(r, 0) for s in samples), default=None),
                     "second_half_slope_mb_per_h": slope_per_hour([(s["t_s"], s["rss_mb"][r]) for s in second_half
-                                                                  if r in s["rss_mb"]])} for r in roles}
+                                                                  if r in s["rss_mb"]]),
+                    # CPU in cores over each half: a process whose work grows with the run's age shows here
+                    "cpu_cores_first_half": cpu_cores(samples[: len(samples) // 2 + 1], r),
+                    "cpu_cores_second_half": cpu_cores(second_half, r)} for r in roles}
     jvms = sorted({r for s in samples for r in s.get("jvm", {})})
     # Old generation after the run's collections is what a heap leak would grow; heap used swings with
     # every young collection, so its slope is noise. Native = RSS - committed heap - metaspace.
@@ -191,16 +212,18 @@ def main(argv: list[str] | None = None) -> int:
         while run.poll() is None:
             time.sleep(args.interval)
             by_role: dict[str, float] = {}
+            cpu: dict[str, float] = {}
             jvm: dict[str, dict[str, float]] = {}
             for pid in tree(run.pid):
                 name = role(pid)
                 if name:
                     by_role[name] = round(by_role.get(name, 0) + rss_mb(pid), 1)
+                    cpu[name] = round(cpu.get(name, 0) + cpu_s(pid), 2)
                     if name.endswith("JVM") and (memory := jvm_memory(pid)):
                         jvm[name] = memory
             stats_file = data / "run" / "producer-stats.json"
             sent = json.loads(stats_file.read_text()).get("sent", 0) if stats_file.exists() else 0
-            sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "jvm": jvm, "sent": sent,
+            sample = {"t_s": round(time.monotonic() - t0), "rss_mb": by_role, "cpu_s": cpu, "jvm": jvm, "sent": sent,
                       "checkpoint_mb": newest_checkpoint_mb(data / "checkpoints"),
                       "lake_files": sum(1 for _ in (data / "lake").glob("*/dt=*/hour=*/*.parquet"))}
             all_samples.append(sample)

@@ -4,7 +4,8 @@ moto's own ``moto.server`` uses Werkzeug's server, which speaks HTTP/1.1 only. T
 Client Library's Kinesis client speaks HTTP/2 (prior knowledge, even over plain http), so the
 delivery service could not read the alerts stream from it ("First received frame was not
 SETTINGS"). hypercorn serves the same moto application over HTTP/1.1 and h2c, so boto3, the
-Flink job and the KCL all talk to one moto.
+Flink job and the KCL all talk to one moto. Its Kinesis shards cost what Kinesis's do
+(``infra/local/kinesis_shards.py``), so a long run does not slow down on moto.
 """
 
 from __future__ import annotations
@@ -40,15 +41,24 @@ def never_empty(app):
     return wrapped
 
 
+def application():
+    """moto's WSGI application as hypercorn serves it, with Kinesis's costs and retention
+    (``infra/local/kinesis_shards.py``) installed in this process."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from infra.local import kinesis_shards
+
+    kinesis_shards.install()
+    return AsyncioWSGIMiddleware(never_empty(DomainDispatcherApplication(create_backend_app)),
+                                 max_body_size=64 * 1024 * 1024)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m infra.local.moto_server")
     p.add_argument("-p", "--port", type=int, required=True)
     args = p.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds queue URLs and the like from it
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-    app = AsyncioWSGIMiddleware(never_empty(DomainDispatcherApplication(create_backend_app)),
-                                max_body_size=64 * 1024 * 1024)
+    app = application()
     config = Config()
     config.bind = [f"127.0.0.1:{args.port}"]  # never beyond loopback
     config.accesslog = None
