@@ -20,7 +20,8 @@ from pathlib import Path
 
 from archive.raw_format import SUFFIX, RawRecord, encode_file, partition
 from core import kpl
-from core.kinesis_reader import KinesisRecord, StreamPoller, permanent_cause
+from core.aws import permanent_cause
+from core.kinesis_reader import KinesisRecord, StreamPoller
 
 log = logging.getLogger("archive")
 

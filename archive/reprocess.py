@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from archive.raw_format import SUFFIX, RawFormatError, RawRecord, day_files, decode_file, replay_order
 from core import aws
-from core.kinesis_reader import permanent_cause
+from core.aws import permanent_cause
 from producer.kinesis_writer import KinesisWriter
 
 

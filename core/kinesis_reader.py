@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
+from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
@@ -23,45 +23,8 @@ FROM_START = "FROM_START"  # stored for the shards of a recreated stream: read i
 _THROTTLED = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
 
 
-# Errors that do not heal by waiting: someone must fix a permission, a key, a stream name or the
-# credentials. Each maps to what to check.
-_PERMANENT = {
-    "AccessDeniedException": "access denied: the job's role lacks a Kinesis permission on the stream",
-    "AccessDenied": "access denied: the job's role lacks a permission",
-    "UnrecognizedClientException": "the credentials are not valid for this account or region",
-    "InvalidSignatureException": "the request signature is refused: check the credentials and the clock",
-    "ExpiredTokenException": "the session credentials have expired",
-    "ResourceNotFoundException": "the stream does not exist (source.stream.name, aws.region)",
-    "KMSAccessDeniedException": "KMS denied the decrypt: the job's role lacks kms:Decrypt on the stream's key",
-    "KMSDisabledException": "the stream's KMS key is disabled",
-    "KMSNotFoundException": "the stream's KMS key does not exist",
-    "KMSInvalidStateException": "the stream's KMS key is pending deletion or unusable",
-    "KMSOptInRequired": "KMS is not enabled for this account",
-    # S3 (the lake, the quarantine)
-    "NoSuchBucket": "the bucket does not exist (lake.path, lake.quarantine.path, aws.region)",
-    "InvalidAccessKeyId": "the credentials are not valid for this account",
-    "SignatureDoesNotMatch": "the request signature is refused: check the credentials and the clock",
-    "KMS.DisabledException": "the bucket's KMS key is disabled",
-    "KMS.NotFoundException": "the bucket's KMS key does not exist",
-    "KMS.KMSInvalidStateException": "the bucket's KMS key is pending deletion or unusable",
-}
-
-
 class SourceUnavailable(RuntimeError):
     """Reading cannot go on until someone acts; the job fails with this cause rather than sit silent."""
-
-
-def permanent_cause(exc: BaseException) -> str | None:
-    """What to fix when ``exc`` will not heal by retrying; None for faults worth retrying."""
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return "no AWS credentials: the job cannot sign requests"
-    if isinstance(exc, NoRegionError):
-        return "no AWS region configured (aws.region)"
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _PERMANENT:
-            return f"{_PERMANENT[code]} ({code})"
-    return None
 
 
 def epoch_ms(value) -> int:

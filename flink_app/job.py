@@ -73,7 +73,7 @@ def flink_configuration(cfg: Config, managed: bool = False) -> Configuration:
         "execution.checkpointing.num-retained": "3",
         # Back within 10 s of a transient fault healing, not Flink's 1 min cap (reached after a few
         # faults, and kept for an hour): a fault that will not heal fails the job instead
-        # (core/kinesis_reader.permanent_cause), so a short cap never spins on one.
+        # (core/aws.permanent_cause), so a short cap never spins on one.
         "restart-strategy.type": "exponential-delay",
         "restart-strategy.exponential-delay.max-backoff": "10 s",
         "restart-strategy.exponential-delay.reset-backoff-threshold": "5 min",

@@ -27,6 +27,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from core import aws
+from core.aws import permanent_cause
 from core.config import Config, canary_path, quarantine_path
 from core.detect import PatientState, alert_row
 from core.kinesis_reader import (
@@ -34,7 +35,6 @@ from core.kinesis_reader import (
     KinesisShardReader,
     SourceUnavailable,
     StreamPoller,
-    permanent_cause,
 )
 from core.kpl import AggregationError, deaggregate, is_aggregated
 from core.patient_path import PatientPath

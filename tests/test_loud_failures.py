@@ -16,7 +16,7 @@ from conftest import start_job, stop_job, write_job_config
 from test_exactly_once import readings
 
 from core import aws
-from core.kinesis_reader import permanent_cause
+from core.aws import permanent_cause
 from infra.local.run import FatalWatch, rotate
 from infra.local.stack import create_resources
 
