@@ -40,7 +40,7 @@ from core.carry_forward import LastSeen
 from core.clinical.rules import COMPARISONS, NEWS2_MONITORING_MINUTES, OBSERVATION_OVERDUE_MINUTES
 from core.clinical.scores import NEWS2_PARAMETER_NAMES
 from core.config import SETTINGS
-from core.schema.events import Alert, iso_ms, place_text
+from core.schema.events import Alert, clock_text, iso_ms, place_text
 
 
 @dataclass(frozen=True)
@@ -499,7 +499,7 @@ class Detector:
                 state.episode = None
                 paged = ep.opened_page_ms is not None and not self._silenced(state, ts)
                 out.append(self._page(state, ep, "all-clear", "info", f"{ep.alert_id}-clear", ts, paged=paged,
-                                      context={}, row=row))
+                                      context={}, row=row, now=now))
             return out
         worst = max(active, key=lambda n: (active[n].critical, -RULE_PRIORITY.get(n, 9)))
         severity = "critical" if active[worst].critical else "urgent"
@@ -579,13 +579,16 @@ class Detector:
         if paged and ep.unanswered_since_ms is None:
             ep.unanswered_since_ms, ep.unanswered_since_proc_ms = ts, now
         return self._page(state, ep, status, ep.severity, aid, ts, paged=paged, context=active, row=row, tier=tier,
-                          delayed=backlog if delayed is None else delayed)
+                          delayed=backlog if delayed is None else delayed, now=now)
 
     def _page(self, state: PatientState, ep: Episode, status: str, severity: str, aid: str, ts: int, *,
-              paged: bool, context: dict, row: dict | None, tier: str | None = None, delayed: bool = False) -> Alert:
+              paged: bool, context: dict, row: dict | None, tier: str | None = None, delayed: bool = False,
+              now: int | None = None) -> Alert:
+        """The page; its times are told against ``now``, the processing time (the reader's clock)."""
         w = state.where
         where = place_text(w["hospital_id"], w["unit"], w["bed"])
-        since = iso_ms(ep.start_ms)[11:16] + "Z"
+        now = ts if now is None else now
+        since = clock_text(ep.start_ms, now)
         head = context.get(ep.headline)
         others = [c.text for n, c in sorted(context.items(), key=lambda kv: RULE_PRIORITY.get(kv[0], 9))
                   if n != ep.headline and c.text]
@@ -594,7 +597,7 @@ class Detector:
             text = f"ALL CLEAR {where}: back in range (episode since {since})"
         else:
             prefix = {"re-alert": "STILL ", "worsened": "WORSE ", "escalated": f"ESCALATED to {(tier or '').replace('_', ' ')} "}.get(status, "")
-            late = f"DELAYED (reading of {iso_ms(ts)[11:16]}Z) " if delayed else ""
+            late = f"DELAYED (reading of {clock_text(ts, now)}) " if delayed else ""
             text = f"{late}{prefix}{severity.upper()} {where}: {head.text if head else ep.headline} since {since}"
             if others:
                 text += " · also " + "; ".join(others)
@@ -714,7 +717,7 @@ class Detector:
             return []
         start = event.get("arrival_ts") or event["ts"]
         where = place_text(event["hospital_id"], event.get("unit") or "ER", event.get("bed") or "?")
-        since = iso_ms(start)[11:16] + "Z"
+        since = clock_text(start, event["ts"])
         return [Alert(
             alert_id=alert_id(event["patient_id"], "triage_wait", start), rule="triage_wait", severity="urgent",
             status="open", patient_id=event["patient_id"], encounter_id=event["encounter_id"],

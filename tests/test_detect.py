@@ -256,6 +256,20 @@ def test_an_episode_inside_a_backlog_is_recorded_not_paged_and_a_live_one_is_pag
     assert alerts[0].message.startswith("DELAYED (reading of ")
 
 
+def test_a_page_replayed_a_day_late_says_the_day_of_its_reading():
+    """A catch-up over a day old paged "DELAYED (reading of 11:18Z) ... since 11:06Z" at 13:18: a
+    time of day that reads as minutes ago, or as one still to come."""
+    still = [row(0, source="manual", spo2=90), row(700, source="manual", spo2=90)]
+    for r in still:
+        r["processed_ts"] = r["ts"] + 26 * 3_600_000  # read 26 hours late: the next UTC day
+    pages, _, alerts = run(still)
+    assert pages == [("open", "urgent", "spo2_low")]
+    assert alerts[0].message.startswith("DELAYED (reading of 18 Nov 11:18Z) URGENT ")
+    assert "since 18 Nov 11:06Z" in alerts[0].message
+    live = [row(0, source="manual", spo2=90), row(60, source="manual", spo2=90)]
+    assert " since 11:06Z" in run(live)[2][0].message  # the reader's own day: the time alone
+
+
 def test_observations_overdue_for_the_band():
     """Issue 12: when carried values expired open episodes went quiet; nothing said obs were due."""
     det = Detector({**SETTINGS, "detection.escalation": "charge_nurse@600", "detection.news2.urgent": 6})

@@ -189,6 +189,13 @@ def iso_ms(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def clock_text(ts_ms: int, now_ms: int) -> str:
+    """A time as a page shows it: ``18:07Z`` on the reader's day, ``2 Dec 18:07Z`` on another, so
+    a reading replayed a day late never reads as a time still to come."""
+    t, now = (datetime.fromtimestamp(ms / 1000, tz=UTC) for ms in (ts_ms, now_ms))
+    return t.strftime("%H:%MZ") if t.date() == now.date() else f"{t.day} {t.strftime('%b %H:%MZ')}"
+
+
 def parse_timestamp(raw: Any, name: str = "ts") -> int:
     """ISO-8601 (offset required or Z) or epoch milliseconds -> epoch milliseconds UTC, inside
     [EARLIEST_TS_MS, LATEST_TS_MS]."""
