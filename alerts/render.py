@@ -3,8 +3,9 @@
 Pure (no boto3): the consumer renders, then hands the page to SNS. A page names hospital, unit
 and bed in words, because bed labels repeat across hospitals ("ICU-02" existed in two hospitals
 of one ``make run``); it carries no patient or encounter id (those stay in the lake). Every page
-has a ``page_id`` that is the same however often the alert record is read again, so a repeat
-can be dropped by every consumer (the ledger, the local pager, an integration).
+has a ``page_id`` that is the same however often the alert record is read again or the alert
+raised again by a replay, so a repeat can be dropped by every consumer (the ledger, the local
+pager, an integration).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ MACHINE_FIELDS = ("alert_id", "episode_id", "rule", "severity", "status", "tier"
 
 
 def page_id(alert: Alert) -> str:
-    """One id per page (not per episode): an episode's open, re-alert and escalation pages differ."""
-    key = f"{alert.alert_id}|{alert.status}|{alert.tier or ''}|{alert.ts_ms}"
+    """One id per page (not per episode): an episode's open, re-alert and escalation pages differ.
+
+    The detector's alert id already names the page (an episode's id, with the re-alert, worsening
+    or tier number); its time does not belong in the key: a page a timer raises carries the
+    processing time it fired, which differs when a restarted job replays from its checkpoint."""
+    key = f"{alert.alert_id}|{alert.status}|{alert.tier or ''}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

@@ -144,6 +144,7 @@ class Episode:
     realerts: int = 0
     worsened: int = 0
     tier: int = 0  # escalation tiers paged since the last acknowledgement
+    escalations: int = 0  # escalation pages of the episode: an acknowledgement resets tier, not this
     unanswered_since_ms: int | None = None  # first page not acknowledged (escalation counts from it)
     # ... and the processing time it was sent: people answer in wall-clock time, so a backlog
     # replayed fast (make run at SPEED 60) must not escalate before anyone could have answered.
@@ -539,8 +540,9 @@ class Detector:
             waited = ep.unanswered_since_proc_ms is None or now - ep.unanswered_since_proc_ms >= delay
             if ts - ep.unanswered_since_ms >= delay and waited:
                 ep.tier += 1
-                return [self._send(state, ep, "escalated", f"{ep.alert_id}-t{ep.tier}", ts, now, active, backlog, row,
-                                   tier=tier)]
+                ep.escalations += 1  # the page's own id: the same tier may be paged again after an answer
+                return [self._send(state, ep, "escalated", f"{ep.alert_id}-e{ep.escalations}", ts, now, active,
+                                   backlog, row, tier=tier)]
         if ts - ep.last_page_ms >= self._realert_ms(state, ep):
             ep.realerts += 1
             return [self._send(state, ep, "re-alert", f"{ep.alert_id}-r{ep.realerts}", ts, now, active, backlog, row)]

@@ -238,3 +238,45 @@ def test_alerts_recorded_without_paging_are_not_sent():
     d, sns, _, _ = delivery()
     d.accept((1, 0), encode(alert(1, status="acknowledged", severity="info", paged=False)))
     assert sns.sent == [] and d.counts.not_paged == 1 and d.checkpoint_position() == (1, 0)
+
+
+def _detector_and_reading():
+    from core.detect import Detector, PatientState
+
+    def reading(minute: float) -> dict:
+        ts = T0 + int(minute * 60_000)
+        return {"patient_id": "P-1", "encounter_id": "E-1", "hospital_id": "H01", "unit": "Ward-A", "bed": "W-02",
+                "ts": ts, "processed_ts": ts, "source": "manual", "spo2_scale": 1, "news2_total": None, "spo2": 90}
+
+    return Detector({k: v for k, v in Config().as_dict().items() if k.startswith("detection.")}), PatientState(), reading
+
+
+def test_a_timer_page_raised_again_after_a_restart_keeps_its_page_id():
+    """A soak's job restarted from a checkpoint 13 minutes old and paged 91 escalations and
+    re-alerts a second time: a timer raises its page at the processing time it fires, which is
+    later on the replay, and the page id carried that time, so the ledger took each for a new page."""
+    import pickle
+
+    det, state, reading = _detector_and_reading()
+    det.step(state, reading(0))
+    checkpoint = pickle.dumps(state)  # what the last checkpoint holds
+    [first] = det.tick(state, T0 + 10 * 60_000)  # the timer fires: escalated to the charge nurse
+    [again] = det.tick(pickle.loads(checkpoint), T0 + 10 * 60_000 + 37_000)  # the restarted job's timer
+    assert (first.status, again.alert_id) == ("escalated", first.alert_id) and again.ts_ms != first.ts_ms
+    assert page_id(again) == page_id(first)  # the ledger drops the repeat
+
+
+def test_a_second_escalation_after_an_acknowledgement_is_a_page_of_its_own():
+    """An acknowledgement resets the escalation tiers, so the same tier is paged again later in the
+    episode: that page must not share an id with the first (the ledger would drop it)."""
+    from core.schema.events import AckEvent
+
+    det, state, reading = _detector_and_reading()
+    pages = []
+    for m in range(0, 171, 5):
+        pages += [a for a in det.step(state, reading(m)) if a.paged]
+        if m == 15:  # the charge nurse answers the escalation
+            det.on_ack(state, AckEvent("A1", "P-1", "H01", "nurse-7", T0 + m * 60_000, alert_id=pages[0].alert_id))
+    escalations = [a for a in pages if a.status == "escalated" and a.tier == "charge_nurse"]
+    assert [round((a.ts_ms - T0) / 60_000) for a in escalations] == [10, 145]
+    assert len({page_id(a) for a in escalations}) == 2 and len({a.alert_id for a in escalations}) == 2
