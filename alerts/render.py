@@ -25,8 +25,8 @@ MACHINE_FIELDS = ("alert_id", "episode_id", "rule", "severity", "status", "tier"
 def page_id(alert: Alert) -> str:
     """One id per page (not per episode): an episode's open, re-alert and escalation pages differ.
 
-    The detector's alert id already names the page (an episode's id, with the re-alert, worsening
-    or tier number); its time does not belong in the key: a page a timer raises carries the
+    The detector's alert id already names the page (an episode's id, with the number of the
+    re-alert, worsening or escalation); its time does not belong in the key: a page a timer raises carries the
     processing time it fired, which differs when a restarted job replays from its checkpoint."""
     key = f"{alert.alert_id}|{alert.status}|{alert.tier or ''}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
