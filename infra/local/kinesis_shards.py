@@ -4,7 +4,7 @@ GetRecords, and records gone once the stream's retention has passed.
 moto 5.2.5 (pinned) keeps a shard's records in an ``OrderedDict`` keyed by sequence number and
 finds the newest by ``list(records.keys())[-1]`` on every put, and a GetRecords position by
 scanning from the first record. So the local AWS slowed with every record it held: a 500-record
-PutRecords took 112 ms on a 10,000-record shard and 2.4 s on a 200,000-record one
+PutRecords took 124 ms on a 10,000-record shard and 957 ms on a 100,000-record one
 (``bench/local_kinesis.py``), and it kept every record for ever (+209 MB/h in the hour's soak).
 A long ``make run`` fell behind on moto, not on WardWatch.
 
@@ -18,7 +18,6 @@ Local only: ``infra/local/moto_server.py`` installs it in the process that serve
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 from moto.kinesis import models
 
@@ -33,15 +32,23 @@ def _oldest(shard) -> int:
     return next(iter(shard.records)) if shard.records else 0
 
 
+def _span(shard) -> tuple[int, int] | None:
+    """(oldest, newest) sequence number when the shard's are consecutive, else None (moto's own
+    methods then answer)."""
+    first, newest = _oldest(shard), _newest(shard)
+    return (first, newest) if shard.records and newest - first + 1 == len(shard.records) else None
+
+
 def _get_records(shard, last_sequence_id: str, limit: int | None):
     """moto's semantics (records after ``last_sequence_id``, the newest position read, and how far
     the last one returned is behind the newest), reading only the records returned."""
     records = shard.records
     if not records:
         return [], int(last_sequence_id), 0
-    first, newest = _oldest(shard), _newest(shard)
-    if newest - first + 1 != len(records):  # not consecutive: moto's own scan
+    span = _span(shard)
+    if span is None:
         return _original["get_records"](shard, last_sequence_id, limit)
+    first, newest = span
     last = int(last_sequence_id)
     end = newest if not limit else min(newest, max(last, first - 1) + limit)
     results = []
@@ -59,10 +66,10 @@ def _get_records(shard, last_sequence_id: str, limit: int | None):
 def _sequence_number_at(shard, at_timestamp: float) -> int:
     """The newest record created before ``at_timestamp`` (0: none), by bisection on arrival time,
     which only grows along a shard."""
-    records = shard.records
-    first, newest = _oldest(shard), _newest(shard)
-    if not records or newest - first + 1 != len(records):
+    records, span = shard.records, _span(shard)
+    if span is None:
         return _original["get_sequence_number_at"](shard, at_timestamp)
+    first, newest = span
     if at_timestamp <= records[first].created_at:
         return 0
     lo, hi = first, newest  # records[lo] is before at_timestamp; find the last such
@@ -75,22 +82,18 @@ def _sequence_number_at(shard, at_timestamp: float) -> int:
     return lo
 
 
-def expire(shard, retention_hours: float, now: float | None = None) -> int:
+def _expire(shard, retention_hours: float) -> None:
     """Drops the records older than the retention period from the front of a shard, as Kinesis
-    does; returns how many. The stream's iterators then start at the oldest record kept."""
-    cutoff = (time.time() if now is None else now) - retention_hours * 3600
-    records, dropped = shard.records, 0
+    does. The stream's iterators then start at the oldest record kept."""
+    cutoff = time.time() - retention_hours * 3600
+    records = shard.records
     while records and records[next(iter(records))].created_at < cutoff:
         records.popitem(last=False)
-        dropped += 1
-    return dropped
 
 
 def _stream_put_record(stream, partition_key: str, explicit_hash_key: str, data: str):
     sequence_number, shard_id = _original["put_record"](stream, partition_key, explicit_hash_key, data)
-    shard = stream.shards.get(shard_id)
-    if shard is not None and isinstance(shard.records, OrderedDict):
-        expire(shard, stream.retention_period_hours)
+    _expire(stream.shards[shard_id], stream.retention_period_hours)
     return sequence_number, shard_id
 
 
