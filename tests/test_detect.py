@@ -1,8 +1,11 @@
 """The detection state machine: confirmed critical tier, time-in-breach persistence, one voice per
 patient, partial NEWS2, acknowledgement and escalation, backlog, overdue observations (issue 12)."""
 
+import pickle
+
 import pytest
 
+from alerts.render import page_id
 from core.config import Config
 from core.detect import Detector, PatientState
 from core.schema.events import AckEvent
@@ -431,3 +434,32 @@ def test_a_critical_condition_de_escalates_while_the_standard_breach_goes_on():
         det.step(state, r)
     assert state.conditions["heart_rate_low"].active and not state.conditions["heart_rate_low"].critical
     assert state.episode.severity == "urgent"
+
+
+def test_a_timer_page_raised_again_after_a_restart_keeps_its_page_id():
+    """A soak's job restarted from a checkpoint 13 minutes old and paged 91 escalations and
+    re-alerts a second time: a timer raises its page at the processing time it fires, which is
+    later on the replay, and the page id carried that time, so the ledger took each for a new page."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    det.step(state, row(0, source="manual", spo2=90))
+    checkpoint = pickle.dumps(state)  # what the last checkpoint holds
+    [first] = det.tick(state, (T0 + 10 * 60) * 1000)  # the timer fires: escalated to the charge nurse
+    [again] = det.tick(pickle.loads(checkpoint), (T0 + 10 * 60 + 37) * 1000)  # the restarted job's timer
+    assert (first.status, again.alert_id) == ("escalated", first.alert_id) and again.ts_ms != first.ts_ms
+    assert page_id(again) == page_id(first)  # the ledger drops the repeat
+
+
+def test_a_second_escalation_after_an_acknowledgement_is_a_page_of_its_own():
+    """An acknowledgement resets the escalation tiers, so the same tier is paged again later in the
+    episode: that page must not share an id with the first (the ledger would drop it)."""
+    det = Detector(SETTINGS)
+    state = PatientState()
+    pages = []
+    for m in range(0, 171, 5):
+        pages += [a for a in det.step(state, row(60 * m, source="manual", spo2=90)) if a.paged]
+        if m == 15:  # the charge nurse answers the escalation
+            det.on_ack(state, AckEvent("A1", "P-1", "H01", "nurse-7", (T0 + 60 * m) * 1000, alert_id=pages[0].alert_id))
+    escalations = [a for a in pages if a.status == "escalated" and a.tier == "charge_nurse"]
+    assert [round((a.ts_ms / 1000 - T0) / 60) for a in escalations] == [10, 145]
+    assert len({page_id(a) for a in escalations}) == 2 and len({a.alert_id for a in escalations}) == 2
