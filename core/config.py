@@ -162,6 +162,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detection", "delayed.after.ms", int, 600000,
             "Readings older than this (a catch-up after an outage) page only once live again or once their "
             "episode has lasted this long, marked DELAYED; an episode over within the backlog is recorded only."),
+    Setting("detection", "replay", bool, False,
+            "true only for a job reading a day put back on a stream by archive.reprocess: each reading is judged "
+            "at its own time, as the ward saw it live (no catch-up holding or DELAYED marks for the day's age, page "
+            "times told against the reading), so the rebuilt alerts table is the day's, not the replay's. Needs "
+            "alerts.stream.name empty: a replayed day pages no one."),
     Setting("detection", "overdue.grace", float, 1.5,
             "Observations are overdue once the oldest NEWS2 parameter is older than the band's monitoring "
             "interval (RCP Chart 4) times this."),
@@ -311,6 +316,9 @@ class Config:
             raise ConfigError("setting source.max.records.per.poll must be between 1 and 10000")
         if v["source.poll.interval.ms"] < 200:
             raise ConfigError("setting source.poll.interval.ms must be >= 200 (5 GetRecords calls/s/shard)")
+        if v["detection.replay"] and v["alerts.stream.name"]:
+            raise ConfigError(f"setting detection.replay=true needs alerts.stream.name empty (got "
+                              f"{v['alerts.stream.name']!r}): a replayed day must page no one")
         check_meaning(v)
         from core.detect import Detector, parse_unit_overrides
 

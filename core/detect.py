@@ -25,7 +25,8 @@ the patient's band, escalates to the next tier when nobody acknowledges it, and 
 all-clear. Acknowledgements stop re-alerts and escalation for a while; a bed can be silenced;
 discharge ends it. Pages about readings older than ``detection.delayed.after.ms`` (a catch-up)
 are held: an episode that opens and closes inside the backlog is recorded, not paged; one still
-open when the data is live again (or open that long) is paged marked delayed.
+open when the data is live again (or open that long) is paged marked delayed. A job replaying a
+reprocessed day (``detection.replay``) judges each reading at its own time instead, as it was live.
 """
 
 from __future__ import annotations
@@ -272,6 +273,7 @@ class Detector:
                 if unknown:
                     raise ValueError(f"{source}: unknown setting {unknown[0][10:]!r} for unit {unit}")
                 self.unit_settings.setdefault(unit, {}).update(overrides)
+        self.replay = bool(s["detection.replay"])
         self.tiers = parse_tiers(str(s["detection.escalation"]), "detection.escalation")
         self.unit_tiers = parse_unit_tiers(str(s["detection.escalation.units"]))
         for key in ("detection.critical.confirm.ms", "detection.persistence.window.ms", "detection.clear.hold.ms",
@@ -484,7 +486,9 @@ class Detector:
                 del history[old]
             total = row["news2_total"]
             history[total] = max(history.get(total, ts), ts)
-        now = row.get("processed_ts") or ts
+        # The reader's clock: when the job handles the reading, or, replaying a reprocessed day, the
+        # reading's own time (that day's age would otherwise hold every episode as a catch-up).
+        now = ts if self.replay else row.get("processed_ts") or ts
         out = self._voice(state, ts, now, row)
         out += self._overdue(state, ts)
         return out
@@ -670,7 +674,8 @@ class Detector:
         if ep is not None and ep.opened_page_ms is not None:
             active = {n: c for n, c in state.conditions.items() if c.active}
             if active:
-                out += self._follow_up(state, ep, now_event, processing_ms, active, False, None)
+                reader = now_event if self.replay else processing_ms
+                out += self._follow_up(state, ep, now_event, reader, active, False, None)
         return out + self._overdue(state, now_event)
 
     def next_tick_ms(self, state: PatientState) -> int | None:

@@ -37,6 +37,8 @@ def test_msf_properties_file_wins(tmp_path, monkeypatch):
     ({"source.initial.position": "AT_TIMESTAMP"}, "setting source.initial.timestamp is required"),
     ({"source.poll.interval.ms": "100"}, "setting source.poll.interval.ms must be >= 200"),
     ({"job.parallelism": "0"}, "setting job.parallelism must be 1 to 1,024, got 0"),
+    ({"detection.replay": "true", "alerts.stream.name": "wardwatch-alerts"},
+     "setting detection.replay=true needs alerts.stream.name empty .got 'wardwatch-alerts'.: a replayed day must page"),
 ])
 def test_bad_values_fail_fast_naming_the_setting(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):

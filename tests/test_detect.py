@@ -273,6 +273,30 @@ def test_a_page_replayed_a_day_late_says_the_day_of_its_reading():
     assert " since 11:06Z" in run(live)[2][0].message  # the reader's own day: the time alone
 
 
+def test_a_replayed_day_is_judged_as_it_was_live():
+    """Issue 16, item 7: a day reprocessed after the stream's retention is days old when the replay
+    job reads it, so every reading counted as a catch-up: an episode shorter than
+    detection.delayed.after.ms vanished from the rebuilt alerts table, a longer one came out DELAYED,
+    its times told with the replay's day. With detection.replay the alerts are the live day's."""
+    day = 3 * 86_400_000
+    short = [row(0, spo2=90), row(10, spo2=90), row(20, spo2=89), row(120, source="manual", spo2=97)]
+    live = [(a.status, a.paged, a.delayed, a.ts_ms, a.message) for a in run(short)[2]]
+    assert [s[:3] for s in live] == [("open", True, False), ("all-clear", True, False)]
+    replayed = [{**r, "processed_ts": r["ts"] + day} for r in short]
+    assert [(a.status, a.paged) for a in run(replayed)[2]] == [("all-clear", False)]  # as before: held, lost
+    again = run(replayed, **{"detection.replay": True})[2]
+    assert [(a.status, a.paged, a.delayed, a.ts_ms, a.message) for a in again] == live
+    # Timers on a replay run on the patient's clock too: no re-alert or escalation at the first tick
+    # just because the day is old, and the page it sends later tells the time of that clock.
+    det = Detector({**SETTINGS, "detection.replay": True, "detection.escalation": "charge_nurse@10"})
+    state = PatientState()
+    assert [a.status for r in replayed[:3] for a in det.step(state, r)] == ["open"]
+    assert det.tick(state, replayed[2]["processed_ts"] + 60_000) == []
+    [escalated] = det.tick(state, replayed[2]["processed_ts"] + 10 * 60_000)
+    assert escalated.status == "escalated" and escalated.ts_ms == short[2]["ts"] + 10 * 60_000
+    assert "since 11:06Z" in escalated.message and "Nov" not in escalated.message
+
+
 def test_observations_overdue_for_the_band():
     """Issue 12: when carried values expired open episodes went quiet; nothing said obs were due."""
     det = Detector({**SETTINGS, "detection.escalation": "charge_nurse@600", "detection.news2.urgent": 6})
