@@ -138,6 +138,10 @@ def run(cfg: Config) -> None:
     managed = MSF_PROPERTIES_PATH.exists()
     if managed and not cfg["job.lineage"]:
         raise ConfigError("setting job.lineage must be set on MSF (the CDK app sets it per application)")
+    if not managed:
+        # A checkpoint is restored only if nobody else can write it (lineage.untrusted): what the job
+        # writes is never group- or world-writable, whatever the user's umask (002 is common).
+        os.umask(os.umask(0) | 0o022)
     cfg = resolve(cfg)
     # PEMJA's embedded interpreter imports our packages from PYTHONPATH.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))

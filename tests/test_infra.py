@@ -538,6 +538,33 @@ def test_the_job_writes_and_deletes_only_under_its_own_prefixes(dev):
     assert "StorageQuarantine" in text and "StorageLake" in text
 
 
+def test_no_role_of_the_stack_can_change_what_the_job_runs_or_restores(dev):
+    """Issue 16: checkpoints are pickles, so whoever can write what the job restores runs code in it.
+    On MSF the service keeps checkpoints and snapshots where no principal can write; what remains is
+    who may change the application (its code, settings, or the snapshot it starts from) and who may
+    write its code object. No role the stack makes may do either (README, "Checkpoints are code")."""
+    t, _ = dev
+    app = next(iter(resources(t, "AWS::KinesisAnalyticsV2::Application").values()))
+    code = app["Properties"]["ApplicationConfiguration"]["ApplicationCodeConfiguration"]["CodeContent"]
+    code_bucket = json.dumps(code["S3ContentLocation"]["BucketARN"])
+    policies = list(resources(t, "AWS::IAM::Policy").values())
+    policies += [{"Properties": p} for r in resources(t, "AWS::IAM::Role").values()
+                 for p in r["Properties"].get("Policies", [])]
+    reads_code = [s for p in policies for s in _allowed(p) if "cdk-" in json.dumps(s["Resource"])]
+    assert reads_code and "cdk-" in code_bucket  # the job's role reads the code object, and is seen here
+    for policy in policies:
+        for s in _allowed(policy):
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            changes = [a for a in actions if a.startswith("kinesisanalytics:")
+                       and not a.split(":")[1].startswith(("Describe", "List", "Get"))]
+            assert not changes, s
+            writes = [a for a in actions if a.startswith("s3:") and not a.split(":")[1].startswith(("Get", "List"))]
+            assert not (writes and "cdk-" in json.dumps(s["Resource"])), s
+    for role in resources(t, "AWS::IAM::Role").values():
+        assert not [m for m in role["Properties"].get("ManagedPolicyArns", []) if "Administrator" in json.dumps(m)
+                    or "KinesisAnalyticsFullAccess" in json.dumps(m)]
+
+
 def test_refused_records_go_to_a_quarantine_with_its_own_key_and_short_life(dev, prod):
     for which, days in ((dev, 7), (prod, 30)):
         t, _ = which

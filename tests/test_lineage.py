@@ -1,5 +1,7 @@
 """Lineage and restore resolution (which checkpoint, which lake lineage) without Flink."""
 
+import os
+
 import pytest
 
 from core.config import Config, ConfigError
@@ -45,3 +47,35 @@ def test_restore_from_elsewhere_needs_a_lineage(tmp_path):
     assert cfg["job.lineage"] == "prod-1"
     with pytest.raises(ConfigError, match="job.lineage"):
         resolve(Config({"job.checkpoint.dir": str(tmp_path), "job.lineage": "a/b"}))
+
+
+@pytest.mark.parametrize("target", ["_metadata", "chk", "lineage", "shared state"])
+def test_a_checkpoint_someone_else_could_write_is_not_restored(tmp_path, target):
+    """Issue 16: checkpoints are pickles, and restoring one runs it; the job restored any folder it
+    was pointed at. One that another user could have written now stops the job, naming the setting."""
+    chk = make_chk(tmp_path, "lin-a", "job1", 3)
+    shared = chk.parent / "shared"
+    shared.mkdir()
+    (shared / "state-1").write_bytes(b"x")
+    path = {"_metadata": chk / "_metadata", "chk": chk, "lineage": tmp_path / "lin-a",
+            "shared state": shared / "state-1"}[target]
+    settings = {"job.checkpoint.dir": str(tmp_path), "job.restore.from": str(chk)}
+    assert resolve(Config(settings))["job.restore.from"] == str(chk)  # the job's own: restored
+    path.chmod(path.stat().st_mode | 0o002)
+    with pytest.raises(ConfigError, match=rf"setting job.restore.from: will not restore .*{path.name} is writable by others"):
+        resolve(Config(settings))
+    path.chmod(path.stat().st_mode & ~0o002 | 0o020)
+    with pytest.raises(ConfigError, match="is writable by its group"):
+        resolve(Config({**settings, "job.restore.from": "latest"}))
+
+
+def test_a_checkpoint_of_another_user_is_not_restored(tmp_path, monkeypatch):
+    chk = make_chk(tmp_path, "lin-a", "job1", 3)
+    monkeypatch.setattr("os.getuid", lambda: os.stat(chk).st_uid + 1)  # the files' owner is someone else
+    with pytest.raises(ConfigError, match=r"belongs to user id \d+, not the job's"):
+        resolve(Config({"job.checkpoint.dir": str(tmp_path), "job.restore.from": str(chk)}))
+
+
+def test_a_restore_path_that_does_not_exist_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="setting job.restore.from: .*nope does not exist"):
+        resolve(Config({"job.checkpoint.dir": str(tmp_path), "job.restore.from": str(tmp_path / "nope"), "job.lineage": "a"}))
