@@ -1,5 +1,7 @@
 """What a page says: one alert rendered for the pager, the ward board, e-mail and SMS.
 
+E-mail leaves AWS in clear, so it gets a notice (hospital, unit, severity) and no clinical detail.
+
 Pure (no boto3): the consumer renders, then hands the page to SNS. A page names hospital, unit
 and bed in words, because bed labels repeat across hospitals ("ICU-02" existed in two hospitals
 of one ``make run``); it carries no patient or encounter id (those stay in the lake). Every page
@@ -58,8 +60,15 @@ class Page:
             return self.text
         return f"HELD, raised {iso_ms(self.alert.ts_ms)[11:19]}Z: {self.text}"
 
-    def subject(self) -> str:
-        line = self.line()
+    def notice(self, names: dict[str, str]) -> str:
+        """What may leave AWS in clear: which hospital and unit have a page, of what severity."""
+        a = self.alert
+        held = "HELD " if self.held_since_ms is not None else ""
+        return one_line(f"{held}{a.severity.upper()} page, {hospital_words(a.hospital_id, names)}, {a.unit}")
+
+    def subject(self, names: dict[str, str]) -> str:
+        """SNS puts the Subject on e-mail only (and in the envelope of non-raw HTTP deliveries): the notice."""
+        line = self.notice(names)
         return line if len(line) <= SUBJECT_LIMIT else line[:SUBJECT_LIMIT - 1] + "…"
 
     def body(self, names: dict[str, str]) -> dict:
@@ -72,25 +81,20 @@ class Page:
         return body
 
     def email(self, names: dict[str, str]) -> str:
-        """A human-readable e-mail body (the e-mail protocol gets this, not JSON)."""
+        """The e-mail body: a notice, no clinical detail. SNS hands e-mail to SMTP, unencrypted end to
+        end, to mailboxes outside AWS and the BAA; bed, values and times stay on the pager, the ward
+        board and the queues, inside AWS."""
         a = self.alert
-        lines = [self.line(), "",
+        lines = [self.notice(names), "",
                  f"Hospital:  {hospital_words(a.hospital_id, names)}",
                  f"Unit:      {a.unit}",
-                 f"Bed:       {a.bed}",
                  f"Severity:  {a.severity.upper()}" + (f" (escalated to {a.tier.replace('_', ' ')})" if a.tier else ""),
-                 f"Status:    {a.status}",
-                 f"Raised:    {iso_ms(a.ts_ms)} (reading time)",
-                 f"Episode:   since {iso_ms(a.episode_start_ms)}"]
-        if a.news2_total is not None:
-            lines.append(f"NEWS2:     {a.news2_total}")
-        if a.values:
-            lines.append("Values:    " + ", ".join(f"{k} {v}" for k, v in sorted(a.values.items())))
-        if a.delayed:
-            lines.append("Note:      raised from readings that arrived late")
+                 f"Status:    {a.status}"]
         if self.held_since_ms is not None:
-            lines.append(f"Note:      delivery was held from {iso_ms(self.held_since_ms)} (notification service unavailable)")
-        lines += ["", f"Page id {self.page_id}: a repeat of this id is the same page."]
+            lines.append("Note:      delivery was held (notification service unavailable)")
+        lines += ["", "The bed and the values are on the ward board and the unit's pager: e-mail leaves the",
+                  "hospital's AWS account unencrypted, so it carries neither.",
+                  "", f"Page id {self.page_id}: a repeat of this id is the same page."]
         return "\n".join(lines)
 
     def sms(self) -> str:
@@ -107,8 +111,8 @@ class Page:
         """SNS Publish arguments: one message per protocol (JSON for queues, text for e-mail and SMS)."""
         machine = json.dumps(self.body(names), sort_keys=True)
         message = {"default": machine, "sqs": machine, "lambda": machine, "https": machine, "http": machine,
-                   "email": self.email(names), "sms": self.sms()}
-        return {"TopicArn": topic_arn, "Subject": self.subject(), "MessageStructure": "json",
+                   "email": self.email(names), "email-json": self.email(names), "sms": self.sms()}
+        return {"TopicArn": topic_arn, "Subject": self.subject(names), "MessageStructure": "json",
                 "Message": json.dumps(message),
                 "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes().items()}}
 

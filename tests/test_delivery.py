@@ -94,17 +94,37 @@ def test_email_gets_readable_text_and_queues_get_json():
     per_protocol = json.loads(request["Message"])
     assert request["MessageStructure"] == "json"
     email = per_protocol["email"]
-    assert email.startswith("CRITICAL Northgate General (H01), ICU, bed ICU-04") and "{" not in email
-    assert "Hospital:  Northgate General (H01)" in email and "Bed:       ICU-04" in email
+    assert email.startswith("CRITICAL page, Northgate General (H01), ICU") and "{" not in email
+    assert "Hospital:  Northgate General (H01)" in email and "Unit:      ICU" in email
     assert json.loads(per_protocol["sqs"])["bed"] == "ICU-04"
     assert len(per_protocol["sms"]) <= 160
     attrs = {k: v["StringValue"] for k, v in request["MessageAttributes"].items()}
     assert (attrs["hospital"], attrs["unit"], attrs["page_id"]) == ("H01", "ICU", page_id(alert()))
 
 
+def test_email_leaves_aws_without_clinical_detail():
+    """Issue 16: the optional e-mail subscription sent the page text (bed, values, NEWS2, episode
+    times) out of AWS in clear: SNS hands e-mail to SMTP, to mailboxes outside the BAA. E-mail (and
+    e-mail-json, and the Subject, which SNS puts on e-mail) now says which hospital and unit have a
+    page of what severity, and where to read it; the pager, queues and the ward board keep the detail."""
+    a = alert(status="escalated", tier="charge_nurse", delayed=True)
+    page = render(a, NAMES)
+    request = page.sns_request("arn:t", NAMES)
+    per_protocol = json.loads(request["Message"])
+    leaving = {"subject": request["Subject"], "email": per_protocol["email"], "email-json": per_protocol["email-json"]}
+    for protocol, text in leaving.items():
+        for detail in ("ICU-04", "82", "SpO2", "spo2", "limit", "NEWS2", "11:06", "P-0", "E-9", a.alert_id):
+            assert detail not in text, (protocol, detail, text)
+        assert "Northgate General (H01)" in text and "ICU" in text and "CRITICAL" in text, (protocol, text)
+    assert "ward board" in per_protocol["email"] and page.page_id in per_protocol["email"]
+    assert "escalated to charge nurse" in per_protocol["email"]
+    # What stays inside AWS keeps what the clinician needs.
+    assert "bed ICU-04: SpO2 82%" in per_protocol["sms"] and json.loads(per_protocol["sqs"])["values"]["spo2"] == 82.0
+
+
 def test_subject_is_one_line_under_100_characters():
-    page = render(alert(message="CRITICAL H01 ICU bed ICU-04: line one\r\nSubject: injected " + "x" * 200), NAMES)
-    assert "\n" not in page.subject() and "\r" not in page.subject() and len(page.subject()) <= 99
+    page = render(alert(unit="ICU line one\r\nSubject: injected " + "x" * 200), NAMES)
+    assert "\n" not in page.subject(NAMES) and "\r" not in page.subject(NAMES) and len(page.subject(NAMES)) <= 99
 
 
 def test_page_id_is_stable_and_differs_per_page_of_an_episode():
