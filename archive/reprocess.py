@@ -5,7 +5,8 @@ time (same parsing, de-aggregation, dead letters, event-time windows), with noth
 step. The records go out unchanged, with their partition keys, each shard's records in their
 original order and repeats (an at-least-once delivery into the raw zone) dropped. Use a stream
 of its own (``--create``), never the live one: a reprocess must not page anyone, and the job
-that reads it runs with ``alerts.stream.name`` empty (docs/runbooks/reprocess-a-day.md).
+that reads it runs with ``alerts.stream.name`` empty and ``detection.replay`` on, so it judges each
+reading at its own time instead of as a days-old catch-up (docs/runbooks/reprocess-a-day.md).
 
 The raw zone is a local folder (``data/raw``) or ``s3://bucket/prefix`` on AWS.
 """
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = len(writer.stats.failed)
     print(f"reprocess: {writer.stats.records_sent} records of {args.day} put on {args.stream} "
           f"({repeats} repeated deliveries dropped, {failed} failed)")
+    print(f"reprocess: next, a job on a fresh lineage: --set source.stream.name={args.stream} --set job.lineage=<new> "
+          "--set lake.path=<a lake of its own> --set alerts.stream.name= --set detection.replay=true "
+          "(docs/runbooks/reprocess-a-day.md)")
     return 1 if failed else 0
 
 
