@@ -253,6 +253,10 @@ def parse_unit_tiers(text: str, name: str = "detection.escalation.units") -> dic
     return out
 
 
+# Limits a unit may set for itself: the numeric ones (not the switch of a replay, nor texts).
+PER_UNIT = frozenset(x.name for x in SETTINGS if x.group == "detection" and x.type in (int, float))
+
+
 class Detector:
     def __init__(self, settings: dict, rules: tuple[ThresholdRule, ...] = RULES):
         needed = [k for r in rules for k in (r.standard, r.critical, r.standard_scale2) if k]
@@ -272,6 +276,9 @@ class Detector:
                 unknown = [k for k in overrides if k not in s]
                 if unknown:
                     raise ValueError(f"{source}: unknown setting {unknown[0][10:]!r} for unit {unit}")
+                whole_job = [k for k in overrides if k not in PER_UNIT]
+                if whole_job:
+                    raise ValueError(f"{source}: {whole_job[0][10:]!r} is set for the whole job, not per unit ({unit})")
                 self.unit_settings.setdefault(unit, {}).update(overrides)
         self.replay = bool(s["detection.replay"])
         self.tiers = parse_tiers(str(s["detection.escalation"]), "detection.escalation")

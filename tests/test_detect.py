@@ -350,6 +350,8 @@ def test_settings_fail_fast_naming_the_setting():
         Detector({k: v for k, v in SETTINGS.items() if k != "detection.spo2.low"})
     with pytest.raises(ValueError, match="unknown setting 'spo2.lo'"):
         Detector({**SETTINGS, "detection.unit.overrides": "ICU:spo2.lo=1"})
+    with pytest.raises(ValueError, match="'replay' is set for the whole job, not per unit"):
+        Detector({**SETTINGS, "detection.unit.overrides": "ICU:replay=1"})  # would be ignored, silently
     with pytest.raises(ValueError, match="detection.escalation"):
         Detector({**SETTINGS, "detection.escalation": "charge_nurse@0"})
 
