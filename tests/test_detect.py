@@ -297,6 +297,20 @@ def test_a_replayed_day_is_judged_as_it_was_live():
     assert "since 11:06Z" in escalated.message and "Nov" not in escalated.message
 
 
+def test_a_replay_pages_re_alerts_and_escalations_when_they_fell_due():
+    """bench.reprocess: a replay reads a day 60 times faster than it happened, so a timer on
+    processing time comes a reading late; each re-alert is timed from the one before, and they
+    drifted up to 11 minutes from the live day's. Replaying, they take the time they fell due."""
+    rows = [row(0, spo2=90), row(10, spo2=90), row(20, spo2=89)] + [row(20 + 70 * k, spo2=89) for k in range(1, 12)]
+    settings = {"detection.escalation": "charge_nurse@10"}
+    live = {a.status: a.ts_ms for a in run(rows, **settings)[2]}
+    replayed = {a.status: a.ts_ms for a in run(rows, **settings, **{"detection.replay": True})[2]}
+    opened = row(20)["ts"]
+    assert live["open"] == replayed["open"] == opened
+    assert live["escalated"] == row(650)["ts"]  # the first reading after it fell due (the live job's timer is on time)
+    assert replayed["escalated"] == opened + 10 * 60_000
+
+
 def test_observations_overdue_for_the_band():
     """Issue 12: when carried values expired open episodes went quiet; nothing said obs were due."""
     det = Detector({**SETTINGS, "detection.escalation": "charge_nurse@600", "detection.news2.urgent": 6})
