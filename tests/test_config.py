@@ -70,6 +70,19 @@ def test_job_cli_reports_config_error_without_starting_flink(capsys):
     assert "configuration error: setting job.parallelism" in capsys.readouterr().err
 
 
+def test_job_cli_reports_a_checkpoint_it_will_not_restore_without_a_traceback(tmp_path, capsys):
+    """Found using the restore runbook: the refusal came out as a Python traceback, not a message."""
+    from flink_app.__main__ import main
+
+    chk = tmp_path / "lin-a" / "job" / "chk-1"
+    chk.mkdir(parents=True)
+    (chk / "_metadata").write_bytes(b"x")
+    tmp_path.chmod(0o775)
+    assert main(["--set", f"job.checkpoint.dir={tmp_path}", "--set", "job.restore.from=latest"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error: setting job.restore.from: will not restore" in err and "Traceback" not in err
+
+
 # ---- settings validated by meaning: ranges, orderings, per-unit overrides -------------------
 
 @pytest.mark.parametrize(("overrides", "message"), [
