@@ -110,8 +110,9 @@ class Page:
     def sns_request(self, topic_arn: str, names: dict[str, str]) -> dict:
         """SNS Publish arguments: one message per protocol (JSON for queues, text for e-mail and SMS)."""
         machine = json.dumps(self.body(names), sort_keys=True)
+        email = self.email(names)
         message = {"default": machine, "sqs": machine, "lambda": machine, "https": machine, "http": machine,
-                   "email": self.email(names), "email-json": self.email(names), "sms": self.sms()}
+                   "email": email, "email-json": email, "sms": self.sms()}
         return {"TopicArn": topic_arn, "Subject": self.subject(names), "MessageStructure": "json",
                 "Message": json.dumps(message),
                 "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes().items()}}

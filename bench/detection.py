@@ -45,6 +45,18 @@ def is_page(alert) -> bool:
     return getattr(alert, "paged", True) and alert.status != "all-clear" and alert.severity != "info"
 
 
+def ward_ack(alert, ack_after_min: float) -> tuple[int, bytes] | None:
+    """(due, record): the simulated ward acknowledging a page ``ack_after_min`` minutes after it,
+    as the ward board sends it; None for a page nobody acknowledges (or with 0 minutes, any)."""
+    if not (ack_after_min and is_page(alert) and alert.status in ("open", "worsened", "re-alert", "escalated")
+            and alert.episode_id):
+        return None
+    due = alert.ts_ms + int(ack_after_min * MINUTE_MS)
+    return due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{alert.alert_id}",
+                              "patient_id": alert.patient_id, "hospital_id": alert.hospital_id, "by": "nurse",
+                              "alert_id": alert.alert_id, "ts": due})
+
+
 def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> dict:
     """One simulated day through the per-patient path; the raw facts the metrics need.
 
@@ -71,11 +83,9 @@ def replay(seed: int, patients: int, hours: float, ack_after_min: float = 3) -> 
             return
         pages.append({"patient_id": alert.patient_id, "ts": alert.ts_ms, "rule": alert.rule,
                       "status": alert.status, "severity": alert.severity, "unit": alert.unit, "message": alert.message})
-        if ack_after_min and alert.status in ("open", "worsened", "re-alert", "escalated") and alert.episode_id:
-            due = alert.ts_ms + int(ack_after_min * MINUTE_MS)
-            acks.append((due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{alert.alert_id}",
-                                            "patient_id": alert.patient_id, "hospital_id": alert.hospital_id,
-                                            "by": "nurse", "alert_id": alert.alert_id, "ts": due})))
+        ack = ward_ack(alert, ack_after_min)
+        if ack is not None:
+            acks.append(ack)
             acks.sort(key=lambda a: a[0])
 
     for event in sim.events(until_ms=end):

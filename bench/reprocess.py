@@ -26,11 +26,10 @@ from pathlib import Path
 
 import orjson
 
-from bench.detection import START_MS, is_page
+from bench.detection import START_MS, is_page, ward_ack
 from core.config import Config
 from core.detect import PatientState
 from core.patient_path import PatientPath
-from core.schema.events import InvalidRecord, decode
 from producer.hospital import HOUR_MS, MINUTE_MS, Simulator
 
 RESULTS = Path(__file__).parent / "results" / "reprocess.json"
@@ -52,12 +51,7 @@ class Reader:
         self.rows: list = []
 
     def read(self, data: bytes, now_ms: int) -> list:
-        try:
-            event = decode(data, now_ms=now_ms)
-        except InvalidRecord:
-            return []
-        state = self.states.setdefault(event.patient_id, PatientState())
-        alerts = self.path.handle(state, event, ("", "", now_ms, now_ms))[2]
+        alerts = self.path.process(self.states, data, now_ms)
         self.rows += alerts
         return alerts
 
@@ -76,11 +70,9 @@ def live(patients: int, hours: float, seed: int, ack_after_min: float) -> tuple[
     def read(ts: int, data: bytes) -> None:
         records.append((ts, data))
         for a in reader.read(data, ts):
-            if is_page(a) and a.status in ("open", "worsened", "re-alert", "escalated") and a.episode_id:
-                due = a.ts_ms + int(ack_after_min * MINUTE_MS)
-                acks.append((due, orjson.dumps({"schema_version": 1, "type": "ack", "ack_id": f"A-{a.alert_id}",
-                                                "patient_id": a.patient_id, "hospital_id": a.hospital_id,
-                                                "by": "nurse", "alert_id": a.alert_id, "ts": due})))
+            ack = ward_ack(a, ack_after_min)
+            if ack is not None:
+                acks.append(ack)
                 acks.sort(key=lambda x: x[0])
 
     sim = Simulator(n_patients=patients, seed=seed, start_ms=START_MS)
@@ -117,7 +109,8 @@ def same_pages(live_rows: list, rows: list, within_ms: int) -> int:
         out: dict[tuple, list[int]] = {}
         for a in alerts:
             if is_page(a):
-                out.setdefault(key(a)[:4] + key(a)[5:7], []).append(a.ts_ms)
+                k = key(a)
+                out.setdefault(k[:4] + k[5:7], []).append(a.ts_ms)
         return out
     want, got = by_page(live_rows), by_page(rows)
     return sum(sum(abs(a - b) <= within_ms for a, b in zip(sorted(ts), sorted(got.get(k, [])), strict=False))
