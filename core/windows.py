@@ -1,8 +1,10 @@
 """Per-patient 1-minute and per-unit 5-minute aggregates, in plain Python.
 
-The keyed Flink operators keep these accumulators in state and close them once the watermark
-has passed them (per patient: when the patient's next batch sees it; per unit: on an
-event-time timer), with a processing-time deadline when the stream or patient goes quiet.
+The keyed Flink operators keep these accumulators in state and close them on an event-time timer
+once the watermark has passed them, with a processing-time deadline when the stream goes quiet.
+A patient's minute closes on the watermark too (not when the patient's next reading comes), so it
+leaves before that watermark reaches the unit windows: they need no lateness, and what they hold
+does not depend on how fast the stream is read (a reprocessed day rebuilds them).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ WINDOW_VITALS = ("heart_rate", "respiratory_rate", "spo2", "systolic_bp", "diast
 PATIENT_WINDOW_MS = 60_000
 UNIT_WINDOW_MS = 5 * 60_000
 BAND_ORDER = {None: -1, "low": 0, "low-medium": 1, "medium": 2, "high": 3}
-# A patient's 1-minute row leaves with the patient's next batch after the watermark has passed
-# the minute (or on its idle deadline), so it reaches the unit window up to one device interval
-# later in event time (a ward wearable: 60 s). Unit windows wait this long past their end, or
-# ~38% of vitals_1m's readings missed unit_load_5m (issue 12).
-UNIT_LATENESS_MS = 2 * 60_000
+# When the stream goes quiet, a patient's last minute and its unit window reach their wall-clock
+# deadlines together; the unit's comes this much later, so the minute (sent over the network from
+# the patient operator) is in before it closes.
+UNIT_DEADLINE_GRACE_MS = 10_000
 
 
 def window_start(ts_ms: int, size_ms: int) -> int:
@@ -114,12 +115,12 @@ class UnitLoad:
 @dataclass
 class WindowSet:
     """Open windows of one key, closed by the watermark or, when the stream is quiet, by a
-    processing-time deadline. A record for a window already closed is *late*: counted, and
+    processing-time deadline ``idle_close_ms`` (+ ``grace_ms``) after the window's end. A record for a window already closed is *late*: counted, and
     kept out of the aggregate (its own row still reaches the lake)."""
 
     size_ms: int
     idle_close_ms: int
-    lateness_ms: int = 0  # event time a window stays open past its end (unit windows: UNIT_LATENESS_MS)
+    grace_ms: int = 0  # added to the processing-time deadline (unit windows: UNIT_DEADLINE_GRACE_MS)
     open: dict = field(default_factory=dict)  # start -> accumulator
     deadlines: dict = field(default_factory=dict)  # start -> processing-time deadline
     closed_before: int = -(2**62)  # every window ending at or before this is closed
@@ -139,14 +140,14 @@ class WindowSet:
         """(accumulator, timers to register as (event time, processing time), either may be None); None when late."""
         start = window_start(ts_ms, self.size_ms)
         end = start + self.size_ms
-        if end <= self.closed_before or end - 1 + self.lateness_ms <= watermark:
+        if end <= self.closed_before or end - 1 <= watermark:
             return None, []
         if start in self.open:
             return self.open[start], []
         acc = self.open[start] = factory(start)
         # Live data: idle_close after the window's end; a backfill of old data: idle_close from now.
-        self.deadlines[start] = max(end, now_ms) + self.idle_close_ms + self.lateness_ms
-        return acc, self._earlier_timers(end - 1 + self.lateness_ms, self.deadlines[start])
+        self.deadlines[start] = max(end, now_ms) + self.idle_close_ms + self.grace_ms
+        return acc, self._earlier_timers(end - 1, self.deadlines[start])
 
     def _earlier_timers(self, event_ts: int, proc_ts: int) -> list[tuple]:
         """The timers to register: those earlier than the pending one of their kind."""
@@ -161,13 +162,13 @@ class WindowSet:
         """After ``due``: the timers the earliest still-open window needs."""
         if not self.open:
             return []
-        return self._earlier_timers(min(self.open) + self.size_ms - 1 + self.lateness_ms, min(self.deadlines.values()))
+        return self._earlier_timers(min(self.open) + self.size_ms - 1, min(self.deadlines.values()))
 
     def due(self, watermark: int, now_ms: int) -> list:
         """Accumulators whose window is over, oldest first; they are removed."""
         out = []
         for start in sorted(self.open):
-            if start + self.size_ms - 1 + self.lateness_ms <= watermark or self.deadlines[start] <= now_ms:
+            if start + self.size_ms - 1 <= watermark or self.deadlines[start] <= now_ms:
                 out.append(self.open.pop(start))
                 del self.deadlines[start]
                 self.closed_before = max(self.closed_before, start + self.size_ms)

@@ -23,6 +23,7 @@ from pyflink.datastream import (
     OutputTag,
     ProcessFunction,
     RuntimeContext,
+    TimeDomain,
 )
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
@@ -41,7 +42,7 @@ from core.patient_path import PatientPath
 from core.schema.events import MAX_REASON_CHARS, InvalidRecord, decode, encode
 from core.schema.phi import scrub
 from core.schema.tables import ALL_TABLES, QUARANTINE
-from core.windows import PATIENT_WINDOW_MS, UNIT_LATENESS_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
+from core.windows import PATIENT_WINDOW_MS, UNIT_DEADLINE_GRACE_MS, UNIT_WINDOW_MS, PatientMinute, UnitLoad, WindowSet
 from flink_app.io.alert_stream import AlertStream
 from flink_app.io.lake import LakeWriter, RowsNotWritable, gc_paused, split_canary, split_writable, to_tuples
 from flink_app.io.pseudonym_key import pseudonymiser
@@ -271,8 +272,7 @@ class WindowClock:
     the job's Python time (bench profile). Neither changes while one element is processed.
     """
 
-    def __init__(self, ctx, event_timers: bool = True):
-        self.event_timers = event_timers
+    def __init__(self, ctx):
         self.timers = ctx.timer_service()
         self.watermark = self.timers.current_watermark()
         self.now = self.timers.current_processing_time()
@@ -280,27 +280,27 @@ class WindowClock:
     def window_for(self, windows: WindowSet, ts_ms: int, factory):
         """The open window accumulator for ``ts_ms`` (registering its closing timers), or None if late."""
         acc, new_timers = windows.get(ts_ms, self.watermark, self.now, factory)
-        register(self.timers, new_timers, self.event_timers)
+        register(self.timers, new_timers)
         return acc
 
 
-def register(timers, new_timers: list[tuple], event_timers: bool = True) -> None:
-    """Register (event time, processing time) pairs; ``event_timers=False`` keeps only the deadlines."""
+def register(timers, new_timers: list[tuple]) -> None:
+    """Register (event time, processing time) pairs."""
     for event_ts, proc_ts in new_timers:
-        if event_ts is not None and event_timers:
+        if event_ts is not None:
             timers.register_event_time_timer(event_ts)
         if proc_ts is not None:
             timers.register_processing_time_timer(proc_ts)
 
 
-def due_windows(state, ctx, event_timers: bool = True) -> list:
+def due_windows(state, ctx) -> list:
     """Accumulators of the windows in ``state`` that the watermark or their deadline has closed."""
     windows = state.value()
     if windows is None:
         return []
     timers = ctx.timer_service()
     due = windows.due(timers.current_watermark(), timers.current_processing_time())
-    register(timers, windows.next_timers(), event_timers)
+    register(timers, windows.next_timers())
     state.update(windows)
     return due
 
@@ -346,12 +346,13 @@ class PatientProcess(KeyedProcessFunction):
         windows = self.windows.value() or WindowSet(PATIENT_WINDOW_MS, self.idle_close_ms)
         out: dict[str, list] = {"vitals": [], "encounters": []}
         dead, raised = [], []
-        # Per-patient windows close here, on the watermark this element sees, or on a wall-clock
-        # deadline timer for a patient gone quiet: no event-time timer per patient and minute.
-        # Those fired 60,000 times per hour of data for 1,000 patients, each a round trip through
-        # state and two one-row elements downstream (bench profile); this way a closed minute
-        # leaves with the patient's next batch. Results are the same; rows leave seconds later.
-        clock = WindowClock(ctx, event_timers=False)
+        # A patient's minute closes on an event-time timer as the watermark passes it (or on its
+        # wall-clock deadline when the stream goes quiet), so its row reaches the unit windows
+        # before that watermark does. Closed only when the patient's next batch came (as before,
+        # to save a timer per patient and minute), a ward patient's minute reached its unit window
+        # after the window had closed whenever the stream was read faster than live: a reprocessed
+        # day or a lagging shard lost it from unit_load_5m (tests/test_watermark.py).
+        clock = WindowClock(ctx)
         late_in = 0
         for event, meta in items:
             shard, seq, arrival_ms, processed = meta
@@ -373,7 +374,7 @@ class PatientProcess(KeyedProcessFunction):
         if late_in:
             windows.count_late(late_in, clock.watermark, clock.now)
         closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
-        register(clock.timers, windows.next_timers(), event_timers=False)
+        register(clock.timers, windows.next_timers())
         state.touched_ms = clock.now
         self._detection_timer(state, clock.timers, clock.now)
         self.state.update(state)
@@ -418,7 +419,9 @@ class PatientProcess(KeyedProcessFunction):
         return True
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        yield from minute_outputs([acc.row() for acc in due_windows(self.windows, ctx, event_timers=False)])
+        yield from minute_outputs([acc.row() for acc in due_windows(self.windows, ctx)])
+        if ctx.time_domain() == TimeDomain.EVENT_TIME:
+            return  # a minute's timer: the detection timer is on processing time
         state = self.state.value()
         if state is not None and state.timer_ms is not None and timestamp >= state.timer_ms:
             state.timer_ms = None
@@ -444,12 +447,14 @@ class UnitLoadProcess(KeyedProcessFunction):
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         _, minutes = value  # (hospital|unit, [1-minute rows])
-        windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms, UNIT_LATENESS_MS)
+        windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms, UNIT_DEADLINE_GRACE_MS)
         clock = WindowClock(ctx)
         for minute in minutes:
             acc = clock.window_for(windows, minute["window_start"], UnitLoad)
             if acc is None:
-                self.late.inc()  # the patient's minute row is in vitals_1m; the unit window had closed
+                # The unit window closed on its wall-clock deadline (the watermark stalled) before
+                # this minute came: it is in vitals_1m, not in unit_load_5m.
+                self.late.inc()
                 continue
             acc.add(minute, self.urgent, self.emergency)
         self.windows.update(windows)

@@ -133,7 +133,7 @@ def stream_records(base_ms: int) -> list[tuple[str, bytes]]:
 # Columns that tell one pass over the records from another: where and when the record sat in its
 # stream, when the job processed it, and the quarantine's id. Everything else must be equal.
 PROVENANCE = {"kinesis_seq", "arrival_ts", "processed_ts", "raw_id", "stream_sequence"}
-TABLES = ("vitals", "encounters", "dead_letter", "vitals_1m", "alerts")
+TABLES = ("vitals", "encounters", "dead_letter", "vitals_1m", "alerts", "unit_load_5m")
 
 
 def curated(lake: Path, table: str) -> list[str]:
@@ -217,7 +217,7 @@ def test_a_raw_day_reprocessed_on_a_fresh_lineage_gives_the_same_curated_rows(mo
             for folder, job in jobs.values():
                 assert job.poll() is None, (folder / "job.log").read_text()[-3000:]
             counts = {s: tuple(len(curated(f / "lake", t)) for t in TABLES) for s, (f, _) in jobs.items()}
-            if all(c[0] >= expected_vitals and c[2] >= 3 and c[3] and c[4] for c in counts.values()):
+            if all(c[0] >= expected_vitals and c[2] >= 3 and c[3] and c[4] and c[5] for c in counts.values()):
                 if counts == stable.get("counts"):
                     if time.monotonic() - stable["since"] > 6:  # nothing more for 6 s: the windows are in
                         break
