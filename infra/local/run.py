@@ -145,21 +145,35 @@ def status_line(stats_file: Path, counter: LakeCounter, status_file: Path) -> st
     sent = json.loads(stats_file.read_text()).get("sent", 0) if stats_file.exists() else 0
     rows = counter.rows()
     status = read_status(str(status_file))
-    return (f"run: status: {sent:,} sent · {rows.get('vitals', 0) + rows.get('encounters', 0):,} in the lake · "
-            f"{rows.get('dead_letter', 0):,} dead-lettered · {rows.get('alerts', 0):,} alerts · "
+    lag = "lag -" if counter.lag_s is None else f"lag {counter.lag_s:,.1f} s"
+    return (f"run: status: {sent:,} sent · {rows.get('vitals', 0) + rows.get('encounters', 0):,} in the lake ({lag}) · "
+            f"{rows.get('dead_letter', 0):,} dead-lettered · {counter.late:,} late · {rows.get('alerts', 0):,} alerts · "
             f"{status.get('delivered', 0):,} pages delivered, {status.get('held', 0):,} held")
 
 
 class LakeCounter:
-    """Rows per table in the files written since the run began, counted once per file."""
+    """Rows per table in the files written since the run began, counted once per file; with the
+    late readings among them, and the job's lag: how long the newest readings waited between
+    arriving in Kinesis and being processed (None until a file of readings comes)."""
 
     def __init__(self, lake: Path, before: set[Path]):
         self.lake, self.before, self.counted, self.totals = lake, before, set(), {}
+        self.late, self.lag_s = 0, None
 
     def rows(self) -> dict[str, int]:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
         new = lake_files(self.lake) - self.before - self.counted
         for table, entry in lake_counts(new).items():
             self.totals[table] = self.totals.get(table, 0) + entry["rows"]
+        readings = [pq.read_table(f, columns=["late", "arrival_ts", "processed_ts"]) for f in new if f.parts[-4] == "vitals"]
+        if readings:
+            self.late += sum(pc.sum(t["late"]).as_py() or 0 for t in readings)
+            newest = max(readings, key=lambda t: pc.max(t["processed_ts"]).as_py())
+            ms = [pc.cast(newest[c], "int64") for c in ("processed_ts", "arrival_ts")]
+            waited = pc.max(pc.subtract(*ms)).as_py()
+            self.lag_s = None if waited is None else waited / 1000
         self.counted |= new
         return dict(self.totals)
 
