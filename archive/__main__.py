@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args.raw_dir.mkdir(parents=True, exist_ok=True)
     client = aws.client("kinesis", args.region, args.endpoint_url, raw_timestamps=True)
-    poller = StreamPoller(KinesisShardReader(client, args.stream), discovery_interval_s=5, read_ahead=False)
+    poller = StreamPoller(KinesisShardReader(client, args.stream), discovery_interval_s=5, read_ahead=False,
+                          align=False)  # it keeps every record as read: order across shards does not matter
     archiver = Archiver(poller, args.stream, args.raw_dir, args.state_file or args.raw_dir / "_state.json",
                         flush_s=args.flush_s)
     stop = threading.Event()

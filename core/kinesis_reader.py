@@ -23,6 +23,12 @@ FROM_START = "FROM_START"  # stored for the shards of a recreated stream: read i
 _THROTTLED = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
 
 
+def before(records: list[KinesisRecord], cutoff_ms: int, inclusive: bool) -> int:
+    """How many of a shard's records (in order) arrived before ``cutoff_ms`` (or at it, ``inclusive``)."""
+    return next((i for i, r in enumerate(records)
+                 if r.arrival_ms > cutoff_ms or (r.arrival_ms == cutoff_ms and not inclusive)), len(records))
+
+
 class SourceUnavailable(RuntimeError):
     """Reading cannot go on until someone acts; the job fails with this cause rather than sit silent."""
 
@@ -138,13 +144,35 @@ class KinesisShardReader:
         log.warning("GetRecords throttled on %s; backing off up to %.1fs", shard_id, delay)
 
 
+@dataclass
+class Round:
+    """What one GetRecords call per shard brought: records by shard, moved positions, which shards
+    were read, and which returned a full batch (more is waiting) or were throttled."""
+
+    records: dict[str, list[KinesisRecord]]
+    changed: dict[str, str]
+    polled: set[str]
+    full: set[str]
+    throttled: set[str]
+
+
 class StreamPoller:
     """One polling round over every shard of a stream, parents before children.
 
     After a reshard, a child shard is read only once each of its parents (ParentShardId,
     AdjacentParentShardId) has been read to its end, or has expired from the stream, so the
     records of one partition key keep their order across splits and merges. Positions are
-    the caller's (Flink state); this class keeps only the cached shard list.
+    the caller's (Flink state); this class keeps only the cached shard list, and the records it
+    holds back (below).
+
+    Aligned shards (``align``): while the stream is behind, shards are handed out only up to the
+    same arrival time. A full batch of a dense shard spans less time than one of a sparse shard;
+    handed out as read, one shard ran minutes ahead of the other, the job's one watermark followed
+    it, and the other shard's readings of those minutes came late and were left out of the windows
+    (a reprocessed day). What lies past the slowest behind shard's last arrival is held here, not
+    handed out: the caller's positions stop at the last record handed out, so a restore reads the
+    held records again, and a shard that holds records is not read until the others catch up (one
+    batch per shard at most is held). Live, no shard returns a full batch and nothing is held.
 
     Read-ahead: while the stream is behind (a shard returned a full batch), the next round is
     fetched in the background right after a round is handed out, so reading overlaps the
@@ -153,10 +181,11 @@ class StreamPoller:
     """
 
     def __init__(self, reader: KinesisShardReader, discovery_interval_s: float = 10.0, max_concurrent_shards: int = 8,
-                 read_ahead: bool = True, min_call_interval_s: float = 0.2):
+                 read_ahead: bool = True, min_call_interval_s: float = 0.2, align: bool = True):
         self.reader = reader
         self.discovery_interval_s = discovery_interval_s
         self.read_ahead = read_ahead
+        self.align = align
         self.min_call_interval_s = min_call_interval_s  # Kinesis allows 5 GetRecords calls/s per shard
         self.shards: list[dict] = []
         self.created = ""
@@ -164,8 +193,13 @@ class StreamPoller:
         self.millis_behind: dict[str, int] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent_shards, thread_name_prefix="kinesis-get-records")
         self._ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinesis-read-ahead")
-        self._ahead: tuple[dict, Future] | None = None
+        self._ahead: tuple[tuple, Future] | None = None
         self._last_round = float("-inf")
+        self._handed: dict[str, str | None] | None = None  # the caller's positions once it stores a round's
+        self._held: dict[str, list[KinesisRecord]] = {}  # read, not handed out (past the aligned arrival)
+        self._fetched: dict[str, str] = {}  # where reading goes on, for shards read past what was handed out
+        self._behind: set[str] = set()  # shards whose last read returned a full batch
+        self._last_arrival: dict[str, int] = {}  # of the last record handed out, per shard
 
     def _discover(self) -> None:
         now = time.monotonic()
@@ -191,41 +225,90 @@ class StreamPoller:
 
     def poll_round(self, positions: dict[str, str | None]) -> tuple[list[KinesisRecord], dict[str, str]]:
         """(records, {shard: new position}) for one GetRecords call per eligible shard."""
+        if positions != self._handed:  # the first call, or the caller went back (a restore): start from its positions
+            self._held, self._fetched, self._ahead = {}, {}, None
+        fetch, skip = {**positions, **self._fetched}, frozenset(self._held)
         result = None
         if self._ahead is not None:
-            ahead_positions, future = self._ahead
+            key, future = self._ahead
             self._ahead = None
             try:
                 fetched = future.result()
-                if ahead_positions == positions:  # else the caller moved (restore): read again
+                if key == (tuple(sorted(fetch.items())), skip):  # else the positions moved: read again
                     result = fetched
             except Exception as exc:  # surfaced by the synchronous read below if it persists
                 log.warning("read-ahead failed: %s", exc)
         if result is None:
-            result = self._round(positions)
-        records, changed, full = result
-        if self.read_ahead and full:
-            following = {**positions, **changed}
-            self._ahead = (following, self._ahead_pool.submit(self._round, following, self._last_round))
+            result = self._round(fetch, positions, skip)
+        records, changed = self._hand_out(positions, result)
+        if self.read_ahead and result.full:
+            following, skip = {**self._handed, **self._fetched}, frozenset(self._held)
+            self._ahead = ((tuple(sorted(following.items())), skip),
+                           self._ahead_pool.submit(self._round, following, self._handed, skip, self._last_round))
         return records, changed
 
-    def _round(self, positions: dict[str, str | None], not_before: float = float("-inf")):
-        """One round: (records, changed positions, whether any shard returned a full batch)."""
+    def _hand_out(self, positions: dict[str, str | None], result: Round) -> tuple[list[KinesisRecord], dict[str, str]]:
+        """The round's records up to the aligned arrival time (all of them when no shard is behind),
+        and the positions of the last record handed out per shard; the rest is held."""
+        self._behind = (self._behind - (result.polled - result.throttled)) | result.full
+        by_shard = {s: self._held.pop(s, []) + result.records.get(s, []) for s in set(self._held) | set(result.records)}
+        cut = [rs[-1].arrival_ms for s, rs in by_shard.items() if s in self._behind and rs]
+        # A throttled shard that was behind has more to read: the others wait at its last record.
+        cut += [self._last_arrival[s] for s in result.throttled & self._behind if s in self._last_arrival]
+        take = {s: len(rs) for s, rs in by_shard.items()}
+        if self.align and cut:
+            # Before the cutoff, not at it: records put together share an arrival time across
+            # shards, and the behind shard may have more of that moment still unread. Only when
+            # that would hand out nothing (a whole batch of one moment), up to it.
+            take = {s: before(rs, min(cut), inclusive=False) for s, rs in by_shard.items()}
+            if not any(take.values()):
+                take = {s: before(rs, min(cut), inclusive=True) for s, rs in by_shard.items()}
+        out: list[KinesisRecord] = []
+        handed = dict(positions)
+        for shard, records in by_shard.items():
+            n = take[shard]
+            out += records[:n]
+            if n:
+                self._last_arrival[shard] = records[n - 1].arrival_ms
+            if n < len(records):
+                self._held[shard] = records[n:]
+                if n:
+                    handed[shard] = records[n - 1].sequence_number
+                if shard in result.changed:
+                    self._fetched[shard] = result.changed[shard]
+        for shard, position in result.changed.items():
+            if shard not in self._held:
+                handed[shard] = position
+                self._fetched.pop(shard, None)
+        for shard in list(self._fetched):
+            if shard not in self._held:  # its held records all went out: the caller is where reading is
+                handed[shard] = self._fetched.pop(shard)
+        self._handed = handed
+        return out, {s: p for s, p in handed.items() if p != positions.get(s)}
+
+    def _round(self, fetch: dict[str, str | None], positions: dict[str, str | None], skip: frozenset = frozenset(),
+               not_before: float = float("-inf")) -> Round:
+        """One GetRecords call per eligible shard not in ``skip``, from the ``fetch`` positions
+        (eligibility by the caller's ``positions``: a parent is done once the caller has all of it)."""
         wait = not_before + self.min_call_interval_s - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         self._last_round = time.monotonic()
         self._discover()
-        records: list[KinesisRecord] = []
-        changed: dict[str, str] = {}
         ending = {s["ShardId"]: s.get("SequenceNumberRange", {}).get("EndingSequenceNumber") for s in self.shards}
-        shard_ids = self.eligible(positions)
+        shard_ids = [s for s in self.eligible(positions) if s not in skip]
         if len(shard_ids) > 1:  # GetRecords calls overlap: each waits on the network, not on the GIL
-            results = list(self._pool.map(lambda s: self.reader.poll(s, positions.get(s)), shard_ids))
+            results = list(self._pool.map(lambda s: self.reader.poll(s, fetch.get(s)), shard_ids))
         else:
-            results = [self.reader.poll(s, positions.get(s)) for s in shard_ids]
+            results = [self.reader.poll(s, fetch.get(s)) for s in shard_ids]
+        out = Round({}, {}, set(shard_ids), set(), set())
         for shard_id, result in zip(shard_ids, results, strict=True):
-            records.extend(result.records)
+            if result.records:
+                out.records[shard_id] = result.records
+            if result.throttled:
+                out.throttled.add(shard_id)
+            if len(result.records) >= self.reader.limit:
+                out.full.add(shard_id)
             end = ending.get(shard_id)
             if (not result.records and not result.throttled and end is not None and result.position not in (None, SHARD_END)
                     and int(result.position) >= int(end)):
@@ -234,12 +317,11 @@ class StreamPoller:
                 result.position = SHARD_END
             if result.millis_behind is not None:
                 self.millis_behind[shard_id] = result.millis_behind
-            if result.position is not None and result.position != positions.get(shard_id):
-                changed[shard_id] = result.position
+            if result.position is not None and result.position != fetch.get(shard_id):
+                out.changed[shard_id] = result.position
                 if result.position == SHARD_END:
                     self.listed_at = float("-inf")  # a shard closed: look for its children now
-        full = any(len(r.records) >= self.reader.limit for r in results)
-        return records, changed, full
+        return out
 
     @property
     def lag_ms(self) -> int:

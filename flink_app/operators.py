@@ -293,13 +293,14 @@ def register(timers, new_timers: list[tuple]) -> None:
             timers.register_processing_time_timer(proc_ts)
 
 
-def due_windows(state, ctx) -> list:
-    """Accumulators of the windows in ``state`` that the watermark or their deadline has closed."""
+def due_windows(state, ctx, active_ms: int | None) -> list:
+    """Accumulators of the windows in ``state`` that the watermark or their deadline has closed;
+    ``active_ms``: when the operator last got an element (a deadline waits for a quiet stream)."""
     windows = state.value()
     if windows is None:
         return []
     timers = ctx.timer_service()
-    due = windows.due(timers.current_watermark(), timers.current_processing_time())
+    due = windows.due(timers.current_watermark(), timers.current_processing_time(), active_ms)
     register(timers, windows.next_timers())
     state.update(windows)
     return due
@@ -335,6 +336,7 @@ class PatientProcess(KeyedProcessFunction):
         self.windows = runtime_context.get_state(ValueStateDescriptor("minutes", PICKLED))
         group = metrics(runtime_context)
         self.readings = group.counter("readingsEnriched")
+        self.active_ms: int | None = None  # when this operator last got an element, of any patient
         self.late = group.counter("lateReadings")
         self.dead = group.counter("recordsDeadLettered")
         self.alert_counters: dict[str, object] = {}
@@ -373,7 +375,8 @@ class PatientProcess(KeyedProcessFunction):
                 raised.append(alert)
         if late_in:
             windows.count_late(late_in, clock.watermark, clock.now)
-        closed = [acc.row() for acc in windows.due(clock.watermark, clock.now)]
+        self.active_ms = clock.now
+        closed = [acc.row() for acc in windows.due(clock.watermark, clock.now, clock.now)]
         register(clock.timers, windows.next_timers())
         state.touched_ms = clock.now
         self._detection_timer(state, clock.timers, clock.now)
@@ -419,7 +422,7 @@ class PatientProcess(KeyedProcessFunction):
         return True
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        yield from minute_outputs([acc.row() for acc in due_windows(self.windows, ctx)])
+        yield from minute_outputs([acc.row() for acc in due_windows(self.windows, ctx, self.active_ms)])
         if ctx.time_domain() == TimeDomain.EVENT_TIME:
             return  # a minute's timer: the detection timer is on processing time
         state = self.state.value()
@@ -444,11 +447,13 @@ class UnitLoadProcess(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         self.windows = runtime_context.get_state(ValueStateDescriptor("unit", PICKLED))
         self.late = metrics(runtime_context).counter("lateMinutes")
+        self.active_ms: int | None = None  # when this operator last got an element, of any unit
 
     def process_element(self, value, ctx: KeyedProcessFunction.Context):
         _, minutes = value  # (hospital|unit, [1-minute rows])
         windows = self.windows.value() or WindowSet(UNIT_WINDOW_MS, self.idle_close_ms, UNIT_DEADLINE_GRACE_MS)
         clock = WindowClock(ctx)
+        self.active_ms = clock.now
         for minute in minutes:
             acc = clock.window_for(windows, minute["window_start"], UnitLoad)
             if acc is None:
@@ -461,7 +466,7 @@ class UnitLoadProcess(KeyedProcessFunction):
         return iter(())
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        due = due_windows(self.windows, ctx)
+        due = due_windows(self.windows, ctx, self.active_ms)
         if due:
             yield for_sink("unit_load_5m", [acc.row() for acc in due])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 
 from core import aws
@@ -153,6 +154,58 @@ def test_read_ahead_overlaps_rounds_and_never_moves_positions_by_itself(moto_end
     records, _ = poller.poll_round(dict(positions))
     assert [r.data for r in records] == [f"r{i}".encode() for i in range(10, 20)]
     assert len(calls) > before
+
+
+def test_a_shard_behind_is_not_overtaken_by_another(moto_endpoint, unique):
+    """Issue 16 (a reprocessed day, a catch-up): a full batch of a dense shard spans less time than
+    one of a sparse shard. Handed out as read, the sparse shard ran ahead, the job's watermark
+    followed it, and the dense shard's next records came late (109 readings of a reprocessed day
+    once the wall-clock deadlines waited). Rounds are now aligned on arrival time: nothing handed
+    out is older than what an earlier round handed out, and a restore from the positions handed
+    out loses nothing that was held."""
+    from core.kinesis_reader import StreamPoller
+
+    stream = f"al-{unique}"
+    client = new_stream(moto_endpoint, stream, 2)
+    shards = sorted(client.list_shards(StreamName=stream)["Shards"], key=lambda sh: int(sh["HashKeyRange"]["StartingHashKey"]))
+    hash_key = {0: shards[0]["HashKeyRange"]["StartingHashKey"], 1: shards[1]["HashKeyRange"]["StartingHashKey"]}
+    for i in range(30):  # each step: three records on the dense shard, one on the sparse one
+        client.put_records(StreamName=stream, Records=[
+            {"Data": f"{shard}-{i}-{k}".encode(), "PartitionKey": "p", "ExplicitHashKey": hash_key[shard]}
+            for shard, k in ((0, 0), (0, 1), (0, 2), (1, 0))])
+        time.sleep(0.01)
+
+    def drain(poller, positions, rounds=40):
+        out = []
+        for _ in range(rounds):
+            records, changed = poller.poll_round(positions)
+            positions.update(changed)
+            out.append(records)
+        return out
+
+    def overtaken(rounds) -> int:
+        """Records older (by arrival) than something an earlier round handed out."""
+        newest, n = 0, 0
+        for records in rounds:
+            n += sum(r.arrival_ms < newest for r in records)
+            newest = max([newest, *(r.arrival_ms for r in records)])
+        return n
+
+    def poller(align=True):
+        return StreamPoller(KinesisShardReader(client, stream, limit=10), discovery_interval_s=0,
+                            min_call_interval_s=0, read_ahead=False, align=align)
+
+    unaligned = drain(poller(align=False), {})
+    assert overtaken(unaligned) > 0  # as before: the sparse shard's first batch ran 20 steps ahead
+    rounds = drain(poller(), {})
+    assert overtaken(rounds) == 0
+    everything = sorted(r.data for rs in unaligned for r in rs)
+    assert len(set(everything)) == 120 and sorted(r.data for rs in rounds for r in rs) == everything
+    # Stop after two rounds (records held) and restore from the positions handed out: nothing lost, nothing twice.
+    positions: dict = {}
+    first = [r.data for rs in drain(poller(), positions, rounds=2) for r in rs]
+    rest = [r.data for rs in drain(poller(), dict(positions)) for r in rs]
+    assert len(first) < 40 and sorted(first + rest) == everything
 
 
 def test_raw_timestamps_give_the_same_arrival_time(moto_endpoint, unique):

@@ -2,9 +2,9 @@
 close as the watermark passes them.
 
 A batch's timestamp is its earliest reading (job.EventTime), so the watermark reflects a batch
-once a later one arrives; a patient's windows close when the patient's next batch sees that
-watermark (or on the wall-clock deadline, switched off here). So: 18 readings over six minutes,
-then one at 06:30 (the watermark moves to 06:25), then one at 06:40, which closes minutes 0-5.
+once a later one arrives; a patient's minute closes on an event-time timer as that watermark
+passes it (or on the wall-clock deadline, switched off here). So: 18 readings over six minutes,
+then one at 06:30 (the watermark moves to 06:25: minutes 0-5 close), then one at 06:40.
 """
 
 from __future__ import annotations
@@ -146,3 +146,4 @@ def test_unit_load_has_every_minute_that_vitals_1m_has(moto_endpoint, unique, tm
     # The wearable's first minute is in vitals_1m, and so in the first unit window.
     assert [m["readings"] for t, m in ms if m["patient_id"] == "P-2" and t < base + 300_000] == [1]
     assert [u["patients"] for u in loads if u["window_start"].timestamp() * 1000 == base] == [2]
+

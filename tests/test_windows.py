@@ -98,7 +98,8 @@ def _simulate_unit(minutes_on_watermark: bool, speed: float = 1) -> tuple[list[d
     patients = {p: WindowSet(60_000, 30_000) for p in cadences}
     unit = WindowSet(UNIT_WINDOW_MS, 30_000, UNIT_DEADLINE_GRACE_MS)
     minutes, loads, max_ts, watermark = [], [], 0, 0
-    for ts, p in events + [(T + 40 * 60_000, None)]:  # a last tick: every deadline has passed
+    # Then the stream goes quiet: two ticks an hour apart, the watermark no longer moving.
+    for ts, p in events + [(T + 40 * 60_000, None), (T + 100 * 60_000, None)]:
         now = T + (ts - T) / speed + 1_000 if p else ts + 3_600_000
         # The unit operator sees a minute its patient operator sends before the watermark that closed it.
         unit_watermark, watermark = watermark, max_ts - 5_000
@@ -114,7 +115,7 @@ def _simulate_unit(minutes_on_watermark: bool, speed: float = 1) -> tuple[list[d
                     if unit_acc is not None:
                         unit_acc.add(row)
         loads += [acc.row() for acc in unit.due(watermark, now)]
-        max_ts = max(max_ts, ts)
+        max_ts = max(max_ts, ts if p else max_ts)
     return minutes, loads
 
 
@@ -148,3 +149,20 @@ def test_late_readings_are_counted_on_the_next_minute_row():
     nxt.add(vit(T + 61_000))
     [row] = [a.row() for a in w.due(watermark=T + 130_000, now_ms=0)]
     assert (row["readings"], row["late_readings"]) == (1, 1)
+
+
+def test_the_wall_clock_deadline_waits_while_the_watermark_moves():
+    """A catch-up reads old minutes for longer than windows.idle.close.ms: the deadline counted from
+    a window's opening closed a minute whose next readings were one batch away, and they came late
+    (316 of a reprocessed day's readings). It is for a stream gone quiet: it waits while the
+    watermark moves, and closes the window once the watermark has stood still that long."""
+    w = WindowSet(PATIENT_WINDOW_MS, 3_000)
+    now, old = T + 3 * 86_400_000, T  # data three days old (a reprocess)
+    acc, _ = w.get(old, watermark=old - 60_000, now_ms=now, factory=PatientMinute)
+    assert w.due(watermark=old - 30_000, now_ms=now + 3_000) == []  # the watermark moved: wait
+    assert w.get(old + 20_000, watermark=old - 30_000, now_ms=now + 5_000, factory=PatientMinute)[0] is acc  # not late
+    assert w.due(watermark=old - 30_000, now_ms=now + 5_999) == []
+    # The watermark stands still while one large batch is handed on, but the operator still gets elements.
+    assert w.due(watermark=old - 30_000, now_ms=now + 7_000, active_ms=now + 6_500) == []
+    assert w.due(watermark=old - 30_000, now_ms=now + 9_499) == []
+    assert w.due(watermark=old - 30_000, now_ms=now + 9_500) == [acc]  # 3 s without the watermark moving or an element

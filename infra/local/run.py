@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from core.java import check_java
+from core.windows import UNIT_DEADLINE_GRACE_MS
 from infra.local.stack import (
     MotoServer,
     PageDeduplicator,
@@ -32,6 +33,7 @@ from infra.local.stack import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+IDLE_CLOSE_MS, FLUSH_MS = 3000, 2000  # windows.idle.close.ms and lake.flush.interval.ms of a local run
 
 
 def lake_files(lake: Path) -> set[Path]:
@@ -303,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             groups.setdefault(group, {})[key] = value
         groups.update({
             "source": {"stream.name": res.stream_name},
-            "lake": {"path": str(lake), "flush.interval.ms": "2000", "pseudonym.key.file": str(data / "pseudonym.key")},
-            "windows": {"idle.close.ms": "3000"},  # the last minute's windows land before the run stops
+            "lake": {"path": str(lake), "flush.interval.ms": str(FLUSH_MS), "pseudonym.key.file": str(data / "pseudonym.key")},
+            "windows": {"idle.close.ms": str(IDLE_CLOSE_MS)},  # the last minute's windows land before the run stops
             "job": {"checkpoint.dir": str(data / "checkpoints"), "checkpoint.interval.ms": "5000",
                     "taskmanagers": str(args.taskmanagers), "cluster.dir": str(data / "cluster")},
         })
@@ -384,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
                     consumed = sum(c.get(t, {}).get("rows", 0) for t in ("vitals", "encounters")) + \
                         c.get("dead_letter", {}).get("rows", 0)
                     if consumed >= produced:
-                        time.sleep(8)  # alerts and the last windows flush on their own timers
+                        # The last windows close on their quiet deadlines (the patients' minutes, then the
+                        # units' once those minutes are in) and reach the lake on the next flush;
+                        # stopped sooner, they were never written.
+                        time.sleep((2 * IDLE_CLOSE_MS + UNIT_DEADLINE_GRACE_MS + 2 * FLUSH_MS) / 1000)
                         break
                     time.sleep(1)
             except KeyboardInterrupt:
