@@ -13,18 +13,27 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import start_job, write_job_config
 
 from core import aws
 from infra.local.stack import create_resources
 from tests.test_e2e_pipeline import read_table, reading
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
+
+
+def run_job(res, tmp_path: Path, idle_close_ms: int) -> tuple[subprocess.Popen, Path, Path]:
+    """The real job on ``res``'s stream: (process, its lake, its log)."""
+    lake, log = tmp_path / "lake", tmp_path / "job.log"
+    config = write_job_config(tmp_path / "config.json", {
+        "aws": {"endpoint.url": res.endpoint, "region": res.region}, "source": {"stream.name": res.stream_name},
+        "lake": {"path": str(lake), "flush.interval.ms": "500"}, "windows": {"idle.close.ms": str(idle_close_ms)},
+        "job": {"checkpoint.dir": str(tmp_path / "chk")}})
+    return start_job(config, log), lake, log
 
 
 def test_windows_close_on_the_watermark(moto_endpoint, unique, tmp_path):
@@ -36,20 +45,7 @@ def test_windows_close_on_the_watermark(moto_endpoint, unique, tmp_path):
     kinesis = aws.client("kinesis", res.region, res.endpoint)
     kinesis.put_records(StreamName=res.stream_name,
                         Records=[{"Data": json.dumps(r).encode(), "PartitionKey": "P-1"} for r in records])
-    lake = tmp_path / "lake"
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps([
-        {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
-        {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
-        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
-        {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "3600000"}},  # no wall-clock closing
-        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk")}},
-    ]))
-    log = tmp_path / "job.log"
-    with open(log, "wb") as out:
-        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    job, lake, log = run_job(res, tmp_path, idle_close_ms=3_600_000)  # no wall-clock closing
     later = [reading(98, base + 6 * 60_000 + 30_000, "P-1", "ICU-01", heart_rate=80, spo2=97),
              reading(99, base + 6 * 60_000 + 40_000, "P-1", "ICU-01", heart_rate=80, spo2=97)]
     try:
@@ -98,21 +94,8 @@ def test_unit_load_has_every_minute_that_vitals_1m_has(moto_endpoint, unique, tm
             {"Data": json.dumps(r).encode(), "PartitionKey": r["patient_id"]} for r in rows])
         assert resp["FailedRecordCount"] == 0
 
-    lake = tmp_path / "lake"
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps([
-        {"PropertyGroupId": "aws", "PropertyMap": {"endpoint.url": res.endpoint, "region": res.region}},
-        {"PropertyGroupId": "source", "PropertyMap": {"stream.name": res.stream_name}},
-        {"PropertyGroupId": "lake", "PropertyMap": {"path": str(lake), "flush.interval.ms": "500"}},
-        # Wall-clock closing well after the test's pace: the watermark closes what is compared.
-        {"PropertyGroupId": "windows", "PropertyMap": {"idle.close.ms": "120000"}},
-        {"PropertyGroupId": "job", "PropertyMap": {"checkpoint.dir": str(tmp_path / "chk")}},
-    ]))
-    log = tmp_path / "job.log"
-    with open(log, "wb") as out:
-        job = subprocess.Popen([sys.executable, "-m", "flink_app", "--config", str(config)], cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    # Wall-clock closing well after the test's pace: the watermark closes what is compared.
+    job, lake, log = run_job(res, tmp_path, idle_close_ms=120_000)
     compared = [base, base + 300_000]  # the unit windows the watermark closes (it reaches 14:55)
     total = sum(len(rows) for rows in by_minute.values())
     try:
