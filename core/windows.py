@@ -115,8 +115,9 @@ class UnitLoad:
 @dataclass
 class WindowSet:
     """Open windows of one key, closed by the watermark or, when the stream is quiet, by a
-    processing-time deadline ``idle_close_ms`` (+ ``grace_ms``) after the window's end. A record for a window already closed is *late*: counted, and
-    kept out of the aggregate (its own row still reaches the lake)."""
+    processing-time deadline ``idle_close_ms`` (+ ``grace_ms``) after the window's end and after
+    the stream last moved. A record for a window already closed is *late*: counted, and kept out
+    of the aggregate (its own row still reaches the lake)."""
 
     size_ms: int
     idle_close_ms: int

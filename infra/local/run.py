@@ -167,10 +167,12 @@ class LakeCounter:
         import pyarrow.parquet as pq
 
         new = lake_files(self.lake) - self.before - self.counted
-        for table, entry in lake_counts(new).items():
+        vitals = {f for f in new if f.parts[-4] == "vitals"}
+        for table, entry in lake_counts(new - vitals).items():
             self.totals[table] = self.totals.get(table, 0) + entry["rows"]
-        readings = [pq.read_table(f, columns=["late", "arrival_ts", "processed_ts"]) for f in new if f.parts[-4] == "vitals"]
-        if readings:
+        readings = [pq.read_table(f, columns=["late", "arrival_ts", "processed_ts"]) for f in vitals]
+        if readings:  # read once: rows, late readings and lag from the same columns
+            self.totals["vitals"] = self.totals.get("vitals", 0) + sum(t.num_rows for t in readings)
             self.late += sum(pc.sum(t["late"]).as_py() or 0 for t in readings)
             newest = max(readings, key=lambda t: pc.max(t["processed_ts"]).as_py())
             ms = [pc.cast(newest[c], "int64") for c in ("processed_ts", "arrival_ts")]
